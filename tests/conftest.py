@@ -1,0 +1,117 @@
+"""Shared harness: a tiny WordPiece vocabulary, a tiny BERT in save_pretrained layout, and
+synthetic keyword-sentiment data, all made inside the test session.
+
+The process gets two logical CPU devices before TensorFlow initialises, so
+MirroredStrategy tests can run two replicas on one CPU.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+
+import tfft  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import tensorflow as tf
+
+_cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+POSITIVE = ["great", "wonderful", "superb", "lovely", "brilliant"]
+NEGATIVE = ["awful", "terrible", "boring", "dreadful", "horrible"]
+FILLER = ["the", "a", "movie", "film", "plot", "actor", "scene", "story", "was", "is", "and", "very",
+          "quite", "with", "music", "ending", "cast", "some", "this", "it", "of", "in", "at", "night"]
+WORDS = POSITIVE + NEGATIVE + FILLER + ["."]
+
+
+def write_vocab(path: str) -> str:
+    """A WordPiece vocabulary: special tokens, whole words, letters and ## letters."""
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(SPECIAL + WORDS + letters + ["##" + c for c in letters]) + "\n")
+    return path
+
+
+def tiny_bert_config(vocab_size: int, max_position_embeddings: int = 64) -> "object":
+    """A 2-layer BERT with hidden size 32."""
+    from transformers import BertConfig
+
+    return BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                      intermediate_size=64, max_position_embeddings=max_position_embeddings,
+                      hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A randomly initialised tiny TFBertModel + fast tokenizer written with save_pretrained."""
+    from transformers import BertTokenizerFast, TFBertModel
+
+    path = str(tmp_path_factory.mktemp("tiny_bert"))
+    vocab = write_vocab(os.path.join(path, "vocab.txt"))
+    tokenizer = BertTokenizerFast(vocab_file=vocab, do_lower_case=True)
+    tf.keras.utils.set_random_seed(0)
+    model = TFBertModel(tiny_bert_config(tokenizer.vocab_size))
+    model(model.dummy_inputs)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def keyword_rows(n: int, seed: int) -> list[tuple[str, str]]:
+    """Sentences of filler words with one sentiment keyword; the keyword decides the label."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        positive = i % 2 == 0
+        words = rng.choices(FILLER, k=rng.randint(4, 14))
+        words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if positive else NEGATIVE))
+        rows.append((" ".join(words) + " .", "positive" if positive else "negative"))
+    rng.shuffle(rows)
+    return rows
+
+
+def write_csv(path: str, rows: list[tuple], header: tuple = ("text", "label")) -> str:
+    """Writes rows with a header line."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture()
+def keyword_files(tmp_path) -> dict[str, str]:
+    """train (320) / validation (80) / test (80) CSVs of keyword sentiment."""
+    return {split: write_csv(str(tmp_path / f"{split}.csv"), keyword_rows(n, seed))
+            for split, n, seed in (("train", 320, 1), ("validation", 80, 2), ("test", 80, 3))}
+
+
+@pytest.fixture()
+def tiny_config(tiny_model_dir, keyword_files, tmp_path):
+    """A factory for configs on the tiny model and keyword data; keyword arguments override."""
+
+    def make(**overrides):
+        values = dict(task="classification", model=tiny_model_dir, train_file=keyword_files["train"],
+                      validation_file=keyword_files["validation"], test_file=keyword_files["test"],
+                      max_length=32, batch_size=16, epochs=1, learning_rate=1e-3, warmup_ratio=0.1,
+                      output_dir=str(tmp_path / "run"), export_dir=str(tmp_path / "exports"),
+                      cache_dir=str(tmp_path / "cache"), seed=0)
+        values.update(overrides)
+        return tfft.Config(**values)
+
+    return make
+
+
+def run_python(code_or_args: list[str], cwd: str = ROOT, env: dict | None = None,
+               timeout: int = 600) -> subprocess.CompletedProcess:
+    """Runs ``python <args>`` in a fresh process and returns the completed process."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    return subprocess.run([sys.executable, *code_or_args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)

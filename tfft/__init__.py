@@ -1,0 +1,32 @@
+"""tfft: fine-tune pretrained transformers with TensorFlow and Keras, export for TF Serving.
+
+Importing tfft makes ``tf.keras`` resolve to Keras 2 (tf-keras), which the Hugging Face
+TF models need; import it before TensorFlow.
+"""
+
+from tfft import _env
+
+_env.use_legacy_keras()
+
+from tfft.config import Config  # noqa: E402
+from tfft.errors import TfftError  # noqa: E402
+
+__version__ = "0.1.0"
+
+_LAZY = {"datasets", "build_model", "evaluate", "predict", "export"}
+
+
+def __getattr__(name: str):
+    """Loads the TensorFlow-backed API on first use, so ``import tfft`` stays light."""
+    if name in _LAZY:
+        from tfft import api
+
+        return getattr(api, name)
+    if name == "run":
+        from tfft.runner import run
+
+        return run
+    raise AttributeError(f"module 'tfft' has no attribute '{name}'")
+
+
+__all__ = ["Config", "TfftError", "build_model", "datasets", "evaluate", "export", "predict", "run"]

@@ -1,0 +1,108 @@
+"""Process set-up that must happen before TensorFlow is imported, and console noise filters.
+
+tfft runs the Hugging Face TF model classes, which only work with Keras 2 (``tf-keras``).
+TensorFlow picks its Keras when ``tf.keras`` is first touched, so ``TF_USE_LEGACY_KERAS``
+must be set before that moment; :func:`use_legacy_keras` does it and checks the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+import tempfile
+import warnings
+from typing import Iterator
+
+# Lines TensorFlow's C++ runtime and transformers print on every start that tell a user
+# nothing actionable on a CPU-only or GPU machine. Anything not matched here is replayed.
+_NOISE = re.compile(
+    "|".join(
+        [
+            r"All log messages before absl::InitializeLog",
+            r"cudart_stub\.cc",
+            r"cuda_platform\.cc.*cuInit",
+            r"cuda_(dnn|fft|blas)\.cc.*Unable to register",
+            r"computation_placer\.cc",
+            r"cpu_feature_guard\.cc",
+            r"To enable the following instructions",
+            r"oneDNN custom operations are on",
+            r"TF-TRT Warning",
+            r"Could not find cuda drivers",
+            r"Could not find TensorRT",
+            r"TensorFlow and JAX classes are deprecated",
+        ]
+    )
+)
+
+
+def use_legacy_keras() -> None:
+    """Makes ``tf.keras`` resolve to Keras 2 (tf-keras), or raises if it is too late.
+
+    Raises:
+        ImportError: TensorFlow was already imported and bound ``tf.keras`` to Keras 3.
+    """
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" not in sys.modules:
+        return
+    import tensorflow as tf
+
+    if not tf.keras.__name__.startswith("tf_keras"):
+        raise ImportError(
+            "tfft needs Keras 2 (tf-keras) but TensorFlow was imported first and bound "
+            f"tf.keras to Keras 3 (received tf.keras={tf.keras.__name__}). Import tfft "
+            "before tensorflow, or set TF_USE_LEGACY_KERAS=1 before starting Python, "
+            "then restart the process (in a notebook: restart the kernel)."
+        )
+
+
+def is_noise(line: str) -> bool:
+    """True for a known, harmless start-up line from TensorFlow or transformers."""
+    return bool(_NOISE.search(line))
+
+
+@contextlib.contextmanager
+def filtered_stderr() -> Iterator[None]:
+    """Captures file descriptor 2 (C++ logs bypass ``sys.stderr``) and replays non-noise lines."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # notebooks replace sys.stderr
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode("utf-8", "replace").splitlines():
+                if line.strip() and not is_noise(line):
+                    print(line, file=sys.stderr)
+
+
+def quiet_libraries() -> None:
+    """Silences the Python-level warnings TensorFlow and transformers print on every run."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*TensorFlow and JAX classes are deprecated.*")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:  # pragma: no cover - absl is a dependency
+        pass
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()

@@ -1,0 +1,132 @@
+"""The library API a notebook uses: datasets, a compiled model, predictions, metrics, export.
+
+Example:
+    >>> import tfft
+    >>> cfg = tfft.Config(task="imdb", model="minilm", train_file="train.csv", epochs=2)
+    >>> train_ds, val_ds = tfft.datasets(cfg)
+    >>> model = tfft.build_model(cfg)
+    >>> model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs)
+    >>> tfft.export(model, cfg)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tfft.config import Config
+from tfft.data.features import Features
+from tfft.data.pipeline import bucket_boundaries, batch_count, make_dataset
+from tfft.data.prepare import Prepared, load_model_context, pad_values, prepare
+from tfft.export.saved_model import export_model
+from tfft.tasks import TaskInfo
+from tfft.training.optimizer import make_optimizer
+from tfft.training.strategy import get_strategy, set_precision
+
+
+def global_batch(cfg: Config, per_replica: int) -> int:
+    """Per-replica batch times the replicas of the run's strategy."""
+    return per_replica * get_strategy(cfg.strategy).num_replicas_in_sync
+
+
+def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
+    """Training (shuffled, length-bucketed) and validation datasets of ``(inputs, labels)``."""
+    prepared = prepare(cfg)
+    if "train" not in prepared.features:
+        raise ValueError("tfft.datasets needs training data: set train_file or dataset in the config.")
+    train = make_dataset(prepared.features["train"], batch_size=global_batch(cfg, cfg.batch_size),
+                         pad_values=prepared.pad_values(), shuffle=True, seed=cfg.seed,
+                         buckets=cfg.length_buckets)
+    val = eval_dataset(cfg, prepared, prepared.features["validation"]) if "validation" in prepared.features else None
+    return train, val
+
+
+def eval_dataset(cfg: Config, prepared: Prepared, features: Features, with_labels: bool = True) -> tf.data.Dataset:
+    """Unshuffled batches of ``eval_batch_size`` per replica, in example order."""
+    return make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
+                        pad_values=prepared.pad_values(), with_labels=with_labels)
+
+
+def train_steps(cfg: Config) -> int:
+    """Optimizer steps of the whole run: batches per epoch (as bucketed) times epochs."""
+    features = prepare(cfg).features["train"]
+    lengths = features.lengths()
+    return cfg.epochs * batch_count(lengths, global_batch(cfg, cfg.batch_size),
+                                    bucket_boundaries(lengths, cfg.length_buckets))
+
+
+def model_info(cfg: Config) -> tuple[Any, str, Any, TaskInfo]:
+    """Task, model directory, tokenizer and task facts, without reading training data when it can."""
+    if cfg.mode == "train" or (cfg.train_file or cfg.dataset) and not cfg.label_names:
+        prepared = prepare(cfg)
+        return prepared.task, prepared.model_dir, prepared.tokenizer, prepared.info
+    task, model_dir, tokenizer, saved = load_model_context(cfg)
+    info = TaskInfo.from_dict(saved) if saved else task.data_info(cfg, None)
+    return task, model_dir, tokenizer, dataclasses.replace(info, max_length=cfg.max_length)
+
+
+def build_model(cfg: Config) -> tf.keras.Model:
+    """The task's Keras model, created and compiled under the run's strategy.
+
+    In train mode the learning-rate schedule spans the run's total steps, so the training
+    data is prepared (once; it is memoised) to count them.
+    """
+    task, model_dir, _, info = model_info(cfg)
+    steps = train_steps(cfg) if cfg.mode == "train" else 1
+    set_precision(cfg.mixed_precision)
+    with get_strategy(cfg.strategy).scope():
+        model = task.build_model(cfg, info, model_dir)
+        model.compile(optimizer=make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio),
+                      loss={name: task.loss(cfg, info) for name in model.output_names}
+                      if len(model.output_names) > 1 else task.loss(cfg, info),
+                      metrics=task.metrics(cfg, info), jit_compile=cfg.jit_compile)
+    return model
+
+
+def outputs(model: tf.keras.Model, cfg: Config, features: Features) -> dict[str, np.ndarray]:
+    """Raw model outputs for every feature, in order."""
+    ds = make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
+                      pad_values=pad_values(model.tokenizer),
+                      with_labels=False)
+    result = model.predict(ds, verbose=0)
+    return {k: np.asarray(v) for k, v in result.items()}
+
+
+def evaluate(model: tf.keras.Model, cfg: Config, split: str = "validation") -> dict[str, float]:
+    """The task's metrics for ``model`` on a prepared split (``validation`` or ``test``)."""
+    prepared = prepare(cfg)
+    if split not in prepared.features:
+        raise ValueError(f"No {split} data in this config (have: {', '.join(prepared.features)}).")
+    features = prepared.features[split]
+    return prepared.task.evaluate(outputs(model, cfg, features), features, prepared.examples[split], model.info)
+
+
+def predict(model: tf.keras.Model, cfg: Config,
+            examples: Optional[pd.DataFrame | Sequence[str]] = None) -> list[dict[str, Any]]:
+    """Predictions, one dict per example.
+
+    Args:
+        model: A model from :func:`build_model` (trained or not).
+        cfg: The run config.
+        examples: Texts, a table of examples, or None for the config's ``text`` / ``predict_file``.
+    """
+    from tfft.tasks import get_task
+
+    task = get_task(cfg.task)
+    if examples is None:
+        examples = task.predict_examples(cfg)
+    elif not isinstance(examples, pd.DataFrame):
+        examples = pd.DataFrame({"text": list(examples)})
+    features = task.featurize(cfg, examples, model.tokenizer, model.info)
+    return task.postprocess(outputs(model, cfg, features), features, examples, model.info)
+
+
+def export(model: tf.keras.Model, cfg: Config) -> str:
+    """Exports ``model`` as the next version under ``<export_dir>/<export_name>/``; returns the path."""
+    from tfft.tasks import get_task
+
+    return export_model(model, get_task(cfg.task), cfg.export_dir, cfg.export_name)

@@ -1,0 +1,165 @@
+"""The run configuration: one frozen, flat dataclass built from option groups.
+
+Every field is also an absl flag of the same name (``tfft/flags.py`` derives them), so
+the CLI, flagfiles and notebooks all speak the same names::
+
+    cfg = tfft.Config(task="imdb", model="minilm", train_file="train.csv", epochs=2)
+
+Fields left as ``None`` take the task's default (see ``tfft.tasks``); after construction
+every such field holds a concrete value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from tfft.errors import TfftError
+
+MODES = ("train", "evaluate", "predict", "export")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+PRECISIONS = ("none", "bf16", "fp16")
+
+
+def opt(default: Any, help: str, *, choices: tuple[str, ...] = (), multi: bool = False) -> Any:
+    """A config field with its flag help text (and, for enums, its choices)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "multi": multi})
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """What to run and where to write it."""
+
+    task: str = opt("imdb", "Task name; see `python -m tfft.main --helpfull` or tfft.tasks.names().")
+    mode: str = opt("train", "train (also evaluates and exports) | evaluate | predict | export.",
+                    choices=MODES)
+    model: Optional[str] = opt(None, "Hub id, local save_pretrained dir, a tfft run's model/ dir, or 'minilm'.")
+    output_dir: Optional[str] = opt(None, "Run directory for results, logs and the trained model. Default runs/<task>.")
+    overwrite_output_dir: bool = opt(False, "Allow reusing an output_dir that holds a different run.")
+    export_dir: str = opt("saved_models", "Root of the TF Serving layout: <export_dir>/<export_name>/<version>/.")
+    export_name: Optional[str] = opt(None, "Model name in the export layout. Default: the task name.")
+    seed: int = opt(42, "Seed for shuffling, splitting and initialisation.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataOptions:
+    """Where examples come from and how they become token ids."""
+
+    train_file: Optional[str] = opt(None, "Training data: .csv, .jsonl/.json or .parquet.")
+    validation_file: Optional[str] = opt(None, "Validation data (same formats).")
+    test_file: Optional[str] = opt(None, "Test data (same formats), scored once after training.")
+    dataset: Optional[str] = opt(None, "Hugging Face dataset name, used when no files are given.")
+    dataset_config: Optional[str] = opt(None, "Hugging Face dataset configuration name.")
+    text_column: Optional[str] = opt(None, "Column holding the input text.")
+    label_column: Optional[str] = opt(None, "Column holding the label (string or integer).")
+    label_names: tuple[str, ...] = opt((), "Label names in class-id order; default: sorted labels of the training set.")
+    validation_split: float = opt(0.1, "Share of train held out (stratified, seeded) when there is no validation set.")
+    max_length: Optional[int] = opt(None, "Longest token sequence; longer texts are truncated.")
+    max_train_samples: Optional[int] = opt(None, "Use only the first N training examples.")
+    max_eval_samples: Optional[int] = opt(None, "Use only the first N validation/test examples.")
+    length_buckets: int = opt(8, "Group training batches into N length buckets (0: off) so short texts pad less.")
+    cache_dir: Optional[str] = opt(None, "Token cache directory. Default $TFFT_CACHE or ~/.cache/tfft.")
+    text: tuple[str, ...] = opt((), "Text to classify in --mode=predict (repeatable).", multi=True)
+    predict_file: Optional[str] = opt(None, "File of texts to classify in --mode=predict.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainOptions:
+    """Optimisation, evaluation and hardware."""
+
+    batch_size: int = opt(16, "Batch size per replica; the global batch is this times the replicas.")
+    eval_batch_size: Optional[int] = opt(None, "Evaluation batch per replica. Default 2x batch_size.")
+    epochs: int = opt(3, "Passes over the training data.")
+    learning_rate: float = opt(2e-5, "Peak learning rate of AdamW.")
+    weight_decay: float = opt(0.01, "Decoupled weight decay (not applied to biases and LayerNorms).")
+    warmup_ratio: float = opt(0.1, "Share of the steps spent warming the learning rate up from 0.")
+    metric_for_best: Optional[str] = opt(None, "Validation metric whose best epoch is kept.")
+    early_stopping_patience: int = opt(0, "Stop after N epochs without improvement (0: never).")
+    strategy: str = opt("auto", "auto | default | mirrored | multi_worker.", choices=STRATEGIES)
+    mixed_precision: str = opt("none", "none | bf16 | fp16.", choices=PRECISIONS)
+    jit_compile: bool = opt(False, "Compile the train step with XLA.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(RunOptions, DataOptions, TrainOptions):
+    """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work."""
+
+    def __post_init__(self) -> None:
+        from tfft.tasks import get_task  # late: tasks import the model libraries
+
+        task = get_task(self.task)
+        for name, value in task.defaults.items():
+            if getattr(self, name) is None and not (name in _DATA_SOURCE and self._has_files()):
+                object.__setattr__(self, name, value)
+        if self.output_dir is None:
+            suffix = "" if self.mode == "train" else f"-{self.mode}"
+            object.__setattr__(self, "output_dir", os.path.join("runs", self.task + suffix))
+        if self.export_name is None:
+            object.__setattr__(self, "export_name", self.task)
+        if self.eval_batch_size is None:
+            object.__setattr__(self, "eval_batch_size", 2 * self.batch_size)
+        object.__setattr__(self, "label_names", tuple(str(n) for n in self.label_names))
+        object.__setattr__(self, "text", tuple(self.text))
+        self._check()
+
+    def _has_files(self) -> bool:
+        return any((self.train_file, self.validation_file, self.test_file))
+
+    def _check(self) -> None:
+        _check_choice("mode", self.mode, MODES)
+        _check_choice("strategy", self.strategy, STRATEGIES)
+        _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
+        for name in ("batch_size", "epochs", "eval_batch_size", "max_length"):
+            _check_positive(name, getattr(self, name))
+        for name in ("max_train_samples", "max_eval_samples"):
+            if getattr(self, name) is not None:
+                _check_positive(name, getattr(self, name))
+        if self.learning_rate <= 0:
+            raise TfftError(f"--learning_rate must be > 0 (received {self.learning_rate}); try 2e-5.")
+        for name in ("warmup_ratio", "validation_split"):
+            if not 0 <= getattr(self, name) < 1:
+                raise TfftError(f"--{name} must be in [0, 1) (received {getattr(self, name)}).")
+        if self.weight_decay < 0 or self.length_buckets < 0 or self.early_stopping_patience < 0:
+            raise TfftError(
+                "--weight_decay, --length_buckets and --early_stopping_patience must be >= 0 "
+                f"(received {self.weight_decay}, {self.length_buckets}, {self.early_stopping_patience})."
+            )
+        if not self.model:
+            raise TfftError(f"No model given for task '{self.task}'; pass --model=<hub id or local dir>.")
+        if self.mode == "train" and not (self.train_file or self.dataset):
+            raise TfftError("--mode=train needs data: pass --train_file=<csv/jsonl/parquet> or --dataset=<hf name>.")
+        if self.mode == "predict" and not (self.text or self.predict_file):
+            raise TfftError('--mode=predict needs input: pass --text="..." (repeatable) or --predict_file=<file>.')
+
+    def replace(self, **changes: Any) -> "Config":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON-ready values."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def cache_root(self) -> str:
+        """Directory for token caches."""
+        default = os.environ.get("TFFT_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "tfft"))
+        return self.cache_dir or default
+
+
+# Task defaults for these fields name a data source; they give way to explicit files.
+_DATA_SOURCE = frozenset({"dataset", "dataset_config"})
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise TfftError(f"--{name} must be one of {', '.join(choices)} (received '{value}').")
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if value is None or isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise TfftError(f"--{name} must be a positive integer (received {value!r}).")

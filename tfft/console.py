@@ -1,0 +1,56 @@
+"""What a run prints: data and model summaries at the start, metrics at the end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def data_summary(prepared: Any) -> None:
+    """Split sizes, label set and anything that was dropped."""
+    sizes = ", ".join(f"{split} {len(frame)}" for split, frame in prepared.examples.items())
+    print(f"Data: {sizes} examples")
+    if prepared.info.label_names:
+        print(f"Labels: {', '.join(prepared.info.label_names)}")
+    for note in prepared.notes:
+        print(f"Note: {note}")
+    for split, features in prepared.features.items():
+        lengths = features.lengths()
+        if len(lengths):
+            print(f"Tokens ({split}): median {int(np.median(lengths))}, max {int(lengths.max())}, "
+                  f"truncated at {prepared.info.max_length}: {int((lengths >= prepared.info.max_length).sum())}")
+
+
+def model_summary(model: Any, cfg: Any, global_batch: int) -> None:
+    """Parameter counts, strategy and batch sizes."""
+    trainable = int(sum(np.prod(v.shape) for v in model.trainable_weights))
+    total = int(sum(np.prod(v.shape) for v in model.weights))
+    print(f"Model: {cfg.model} ({type(model.hf_model).__name__}), parameters: {trainable:,} trainable "
+          f"of {total:,}")
+    print(f"Training: {cfg.epochs} epochs, global batch {global_batch} ({cfg.batch_size} per replica x "
+          f"{global_batch // cfg.batch_size} replicas, strategy {cfg.strategy}), lr {cfg.learning_rate:g}")
+
+
+def _metrics_line(metrics: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+
+
+def results_summary(results: dict[str, Any], path: str) -> None:
+    """The end-of-run summary."""
+    print("\n== Summary ==")
+    baseline = results.get("baseline", {}).get("test")
+    if baseline and "test" in results:
+        for name in results["test"]:
+            if name in baseline:
+                print(f"test {name}: untrained head {baseline[name]:.4f} -> fine-tuned {results['test'][name]:.4f}")
+    elif "test" in results:
+        print(f"test: {_metrics_line(results['test'])}")
+    if "eval" in results:
+        best = f" (best epoch {results['best_epoch']})" if results.get("best_epoch") else ""
+        print(f"validation: {_metrics_line(results['eval'])}{best}")
+    if results.get("export"):
+        print(f"exported: {results['export']}")
+    if results.get("model_dir"):
+        print(f"model: {results['model_dir']}")
+    print(f"results: {path}")

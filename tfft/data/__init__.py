@@ -1,0 +1,1 @@
+"""Reading examples, tokenizing, and tf.data batching."""

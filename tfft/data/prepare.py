@@ -1,0 +1,126 @@
+"""From a config to examples and token-id features for every split, cached.
+
+Tokenization runs once per (tokenizer, task, max_length, texts): features are cached on
+disk under ``cfg.cache_root()/features`` and in memory for the life of the process, so
+``tfft.datasets(cfg)`` and ``tfft.build_model(cfg)`` in a notebook share one preparation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from typing import Any, Optional
+
+import pandas as pd
+
+from tfft.data import features as feats
+from tfft.data.readers import load_raw_splits
+from tfft.errors import TfftError
+from tfft.models import loading
+from tfft.tasks import Task, TaskInfo, get_task
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclasses.dataclass
+class Prepared:
+    """Everything a run derives from its config before building the model."""
+
+    task: Task
+    info: TaskInfo
+    model_dir: str
+    tokenizer: Any
+    examples: dict[str, pd.DataFrame]
+    features: dict[str, feats.Features]
+    notes: list[str]
+
+    def pad_values(self) -> dict[str, int]:
+        """Pad id per model input."""
+        return pad_values(self.tokenizer)
+
+
+def pad_values(tokenizer: Any) -> dict[str, int]:
+    """Pad id per model input for ``tokenizer``."""
+    pad = tokenizer.pad_token_id
+    return {"input_ids": 0 if pad is None else int(pad), "token_type_ids": 0}
+
+
+def load_model_context(cfg: Any) -> tuple[Task, str, Any, Optional[dict[str, Any]]]:
+    """Task, local model directory, tokenizer, and saved task facts (for a trained model)."""
+    task = get_task(cfg.task)
+    model_dir = loading.resolve_model_dir(cfg.model)
+    loading.check_max_length(model_dir, cfg.max_length)
+    saved = loading.read_info(model_dir)
+    if saved is not None and saved.get("task") not in (None, cfg.task) and \
+            get_task(saved["task"]).__class__ is not task.__class__:
+        raise TfftError(f"--model '{cfg.model}' was trained for task '{saved['task']}', not '{cfg.task}'; "
+                        f"pass --task={saved['task']}.")
+    return task, model_dir, loading.load_tokenizer(model_dir), saved
+
+
+@functools.lru_cache(maxsize=4)
+def prepare(cfg: Any) -> Prepared:
+    """Reads, validates, splits and tokenizes the data ``cfg`` names (memoised per config)."""
+    task, model_dir, tokenizer, saved = load_model_context(cfg)
+    raw, declared_names = load_raw_splits(cfg)
+    first = next((raw[s] for s in SPLITS if raw[s] is not None), None)
+    if first is None:
+        raise TfftError("No data given: pass --train_file / --validation_file / --test_file, or --dataset.")
+    if declared_names:
+        first.attrs["label_names"] = declared_names
+    if saved is not None:
+        info = dataclasses.replace(TaskInfo.from_dict(saved), max_length=cfg.max_length)
+    else:
+        info = task.data_info(cfg, first)
+    examples, notes = {}, []
+    for split in SPLITS:
+        if raw[split] is not None:
+            examples[split], dropped = task.prepare_split(cfg, raw[split], split, info)
+            notes += dropped
+    if "validation" not in examples and "train" in examples and cfg.validation_split > 0:
+        examples["train"], examples["validation"] = split_validation(examples["train"], cfg.validation_split,
+                                                                     cfg.seed)
+        notes.append(f"validation: held out {len(examples['validation'])} training examples "
+                     f"({cfg.validation_split:.0%}, stratified, seed {cfg.seed})")
+    fingerprint = feats.tokenizer_fingerprint(tokenizer)
+    features = {split: cached_features(cfg, task, info, tokenizer, fingerprint, frame)
+                for split, frame in examples.items()}
+    return Prepared(task, info, model_dir, tokenizer, examples, features, notes)
+
+
+def split_validation(train: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded split of ``train``, stratified by ``label`` when every class has two examples."""
+    from sklearn.model_selection import train_test_split
+
+    if len(train) < 2:
+        raise TfftError(f"Cannot hold out a validation set from {len(train)} training example(s); "
+                        "give --validation_file or more training data.")
+    stratify = None
+    if "label" in train and pd.api.types.is_integer_dtype(train["label"]):
+        counts = train["label"].value_counts()
+        stratify = train["label"] if counts.min() >= 2 and len(train) * share >= len(counts) else None
+    rest, held = train_test_split(train, test_size=share, random_state=seed, stratify=stratify)
+    return rest.reset_index(drop=True), held.reset_index(drop=True)
+
+
+def cached_features(cfg: Any, task: Task, info: TaskInfo, tokenizer: Any, tokenizer_hash: str,
+                    examples: pd.DataFrame) -> feats.Features:
+    """``task.featurize`` with a disk cache keyed by everything the result depends on."""
+    key = feats.fingerprint(task.name, type(task).__name__, tokenizer_hash, info.to_dict(),
+                            pd.util.hash_pandas_object(examples.astype(str), index=False).to_numpy())
+    path = os.path.join(cfg.cache_root(), "features", f"{key}.npz")
+    if os.path.exists(path):
+        try:
+            cached = feats.load(path)
+            if len(cached) == len(examples):
+                return cached
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable cache entry: rebuild it below
+    result = task.featurize(cfg, examples, tokenizer, info)
+    if not result.extras:  # extras (offsets, ...) are not cached; rebuild those each time
+        try:
+            feats.save(result, path)
+        except OSError:
+            pass  # a read-only cache directory only costs speed
+    return result

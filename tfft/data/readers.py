@@ -1,0 +1,104 @@
+"""Reading example tables: local CSV / TSV / JSON Lines / JSON / Parquet, or Hugging Face datasets."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import pandas as pd
+
+from tfft.errors import TfftError
+
+SPLIT_FLAGS = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
+_HF_SPLIT_NAMES = {"train": ("train",), "validation": ("validation", "valid", "dev"), "test": ("test",)}
+FORMATS = ".csv, .tsv, .jsonl, .json, .parquet"
+
+
+def read_table(path: str, flag: str = "file") -> pd.DataFrame:
+    """Reads one data file into a DataFrame; the format follows the extension.
+
+    Only empty cells count as missing in CSV: a review that says "NA" stays text.
+
+    Raises:
+        TfftError: the file is missing, has an unknown extension, or cannot be parsed.
+    """
+    if not os.path.isfile(path):
+        raise TfftError(f"--{flag} not found: '{path}' is not a file. Check the path (relative to {os.getcwd()}).")
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext in (".csv", ".tsv"):
+            return pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", keep_default_na=False,
+                               na_values=[""], encoding="utf-8-sig", dtype=object)
+        if ext == ".jsonl":
+            return pd.read_json(path, lines=True, dtype=False)
+        if ext == ".json":
+            return _read_json(path)
+        if ext == ".parquet":
+            return pd.read_parquet(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise TfftError(f"--{flag} '{path}' could not be parsed as {ext[1:].upper()}: {first}. "
+                        "Fix the file or convert it to one of " + FORMATS + ".") from None
+    raise TfftError(f"--{flag} '{path}' has an unsupported extension '{ext}'; use one of {FORMATS}.")
+
+
+def _read_json(path: str) -> pd.DataFrame:
+    """A .json file: JSON Lines, a list of records, or {"data": [records]}."""
+    try:
+        return pd.read_json(path, lines=True, dtype=False)
+    except ValueError:
+        import json
+
+        with open(path, encoding="utf-8-sig") as f:
+            data = json.load(f)
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            data = data["data"]
+        if not isinstance(data, list):
+            raise ValueError("expected JSON Lines, a list of records or an object with a 'data' list")
+        return pd.DataFrame.from_records(data)
+
+
+def load_raw_splits(cfg: Any) -> tuple[dict[str, Optional[pd.DataFrame]], tuple[str, ...]]:
+    """The raw tables for train / validation / test, and label names the source declares.
+
+    Local files win over ``cfg.dataset``. Returns ``None`` for a split that has no source.
+    """
+    files = {split: getattr(cfg, flag) for split, flag in SPLIT_FLAGS.items()}
+    if any(files.values()) or not cfg.dataset:
+        tables = {s: read_table(p, SPLIT_FLAGS[s]) if p else None for s, p in files.items()}
+        return tables, ()
+    return _load_hf(cfg)
+
+
+def _load_hf(cfg: Any) -> tuple[dict[str, Optional[pd.DataFrame]], tuple[str, ...]]:
+    """Loads ``cfg.dataset`` with the ``datasets`` library (hub or local cache)."""
+    import datasets
+
+    try:
+        dd = datasets.load_dataset(cfg.dataset, cfg.dataset_config)
+    except Exception as err:  # datasets raises many types for "cannot reach / not found"
+        raise TfftError(
+            f"Could not load Hugging Face dataset '{cfg.dataset}'"
+            f"{' (' + cfg.dataset_config + ')' if cfg.dataset_config else ''}: "
+            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}. Without internet, "
+            "pass local files with --train_file, --validation_file and --test_file."
+        ) from None
+    tables: dict[str, Optional[pd.DataFrame]] = {}
+    for split, candidates in _HF_SPLIT_NAMES.items():
+        name = next((c for c in candidates if c in dd), None)
+        tables[split] = dd[name].to_pandas() if name else None
+    label_names: tuple[str, ...] = ()
+    first = next(iter(dd.values()))
+    feature = first.features.get(cfg.label_column) if cfg.label_column else None
+    if feature is not None and hasattr(feature, "names"):
+        label_names = tuple(feature.names)
+    return tables, label_names
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str], split: str, flag_of: dict[str, str]) -> None:
+    """Raises a TfftError naming a missing column, the columns found and the flag to change."""
+    for column in columns:
+        if column not in frame.columns:
+            found = ", ".join(map(str, frame.columns)) or "(none)"
+            raise TfftError(f"The {split} data has no column '{column}' (columns found: {found}); "
+                            f"pass --{flag_of[column]}=<one of those>.")

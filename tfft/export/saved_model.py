@@ -1,0 +1,77 @@
+"""SavedModel export in TF Serving's layout: ``<export_dir>/<name>/<version>/``.
+
+Versions are integers; a new export takes max+1 and never replaces an existing one. The
+model is written to a hidden temporary directory beside the versions (TF Serving ignores
+names that are not integers) and renamed when complete, so a crash mid-export leaves no
+version directory behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from typing import Any
+
+import tensorflow as tf
+
+from tfft.errors import TfftError
+
+_VERSION = re.compile(r"^\d+$")
+
+
+def versions(base: str) -> list[int]:
+    """Existing integer versions under ``base``, ascending."""
+    if not os.path.isdir(base):
+        return []
+    return sorted(int(n) for n in os.listdir(base) if _VERSION.match(n))
+
+
+def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
+    """Saves ``model`` with ``task``'s serving signatures as the next version; returns its path.
+
+    Assets: ``labels.txt`` (class names in id order), ``tfft.json`` (task facts) and the
+    tokenizer files under ``assets/tokenizer/``.
+    """
+    base = os.path.join(export_dir, name)
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError as err:
+        raise TfftError(f"--export_dir '{export_dir}' is not writable ({err.strerror}); pass another one.") from None
+    signatures = task.serving_signatures(model, model.info)
+    tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=base)
+    try:
+        root = tf.Module()
+        root.weights = list(model.weights)  # track variables only: no Keras layer serialisation
+        tf.saved_model.save(root, tmp, signatures=signatures)
+        _write_assets(model, os.path.join(tmp, "assets"))
+        return _publish(tmp, base)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_assets(model: Any, assets: str) -> None:
+    os.makedirs(assets, exist_ok=True)
+    info = model.info
+    with open(os.path.join(assets, "labels.txt"), "w", encoding="utf-8") as f:
+        f.writelines(f"{name}\n" for name in info.label_names)
+    with open(os.path.join(assets, "tfft.json"), "w", encoding="utf-8") as f:
+        json.dump(info.to_dict(), f, indent=2)
+    model.tokenizer.save_pretrained(os.path.join(assets, "tokenizer"))
+
+
+def _publish(tmp: str, base: str) -> str:
+    """Renames ``tmp`` to the next free integer version; retries if another writer took it."""
+    version = (versions(base) or [0])[-1] + 1
+    while True:
+        final = os.path.join(base, str(version))
+        if not os.path.exists(final):
+            try:
+                os.rename(tmp, final)
+                return final
+            except OSError:
+                pass  # created meanwhile by another process: take the next number
+        version += 1

@@ -1,0 +1,47 @@
+"""Command line: ``python -m tfft.main --task=imdb`` or ``--flagfile=flags/demo.flags``.
+
+This file is intentionally short: flags -> config -> ``tfft.run``. A mistake the user can
+fix (``TfftError``) prints one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tfft import _env
+
+_env.use_legacy_keras()
+_env.quiet_libraries()
+
+from absl import app  # noqa: E402
+
+from tfft import flags as tfft_flags  # noqa: E402
+from tfft.errors import TfftError  # noqa: E402
+
+tfft_flags.define_flags()
+
+
+def main(argv: list[str]) -> None:
+    """Entry point for absl's ``app.run``."""
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value).")
+    try:
+        with _env.filtered_stderr():
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        from tfft.runner import run
+
+        run(tfft_flags.config_from_flags())
+    except TfftError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def cli() -> None:
+    """Console-script entry point (``tfft --flagfile=...``)."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    cli()

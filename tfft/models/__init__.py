@@ -1,0 +1,1 @@
+"""Loading pretrained Hugging Face TF models and wrapping them for Keras."""

@@ -1,0 +1,58 @@
+"""The run directory: which run owns it, and what it holds."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from tfft import io
+from tfft.errors import TfftError
+
+RUN_FILE = "run_config.json"
+# Fields that do not change what a run computes.
+_NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir"}
+
+
+def claim(cfg: Any) -> str:
+    """Makes ``cfg.output_dir`` this run's directory and returns it.
+
+    The directory is free when it does not exist, is empty, or holds a run of the same
+    config. A different run is kept: an error, or with ``--overwrite_output_dir`` it is
+    moved aside to ``<output_dir>.replaced-<time>`` (never deleted).
+    """
+    path = cfg.output_dir
+    record = os.path.join(path, RUN_FILE)
+    wanted = {k: v for k, v in cfg.to_dict().items() if k not in _NOT_IDENTITY}
+    if os.path.isdir(path) and os.listdir(path):
+        previous = io.read_json(record) if os.path.isfile(record) else None
+        if previous != wanted:
+            if not cfg.overwrite_output_dir:
+                what = "a different run" if previous is not None else "files that are not a tfft run"
+                diff = _differences(previous, wanted)
+                raise TfftError(f"--output_dir '{path}' already holds {what}{diff}. Pass another --output_dir, "
+                                "or --overwrite_output_dir to move the old one aside.")
+            aside = f"{path.rstrip(os.sep)}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
+            os.rename(path, aside)
+            print(f"Moved the previous contents of {path} to {aside}")
+    os.makedirs(path, exist_ok=True)
+    _check_writable(path)
+    io.write_json(record, wanted)
+    return path
+
+
+def _differences(previous: Any, wanted: dict[str, Any]) -> str:
+    if not isinstance(previous, dict):
+        return ""
+    changed = [k for k in wanted if previous.get(k) != wanted[k]][:4]
+    return f" (differs in: {', '.join(changed)})" if changed else ""
+
+
+def _check_writable(path: str) -> None:
+    probe = os.path.join(path, f".write-test-{os.getpid()}")
+    try:
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as err:
+        raise TfftError(f"--output_dir '{path}' is not writable ({err.strerror}); pass a writable directory.") from None

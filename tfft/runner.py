@@ -1,0 +1,110 @@
+"""One run per mode: train (then evaluate and export), evaluate, predict, export.
+
+Every mode but predict writes ``<output_dir>/results.json``::
+
+    {"task": ..., "model": ..., "eval": {"accuracy": ..., "f1": ...},
+     "test": {...}, "baseline": {"test": {...}}, "export": "<version dir>"}
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import tensorflow as tf
+
+from tfft import api, console, io, rundir
+from tfft.config import Config
+from tfft.data.prepare import prepare
+from tfft.models.loading import INFO_FILE
+from tfft.training.callbacks import EvaluateAndKeepBest, plot_history
+
+
+def run(cfg: Config) -> dict[str, Any]:
+    """Runs ``cfg.mode`` and returns its results (also written to ``results.json``)."""
+    return {"train": train, "evaluate": evaluate, "predict": predict, "export": export}[cfg.mode](cfg)
+
+
+def train(cfg: Config) -> dict[str, Any]:
+    """Fine-tunes, keeps the best epoch, scores validation and test, saves the model and exports."""
+    out = rundir.claim(cfg)
+    prepared = prepare(cfg)
+    console.data_summary(prepared)
+    train_ds, val_ds = api.datasets(cfg)
+    model = api.build_model(cfg)
+    console.model_summary(model, cfg, api.global_batch(cfg, cfg.batch_size))
+    results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
+    if "test" in prepared.features:
+        results["baseline"] = {"test": api.evaluate(model, cfg, "test")}
+    has_val = val_ds is not None
+    keeper = EvaluateAndKeepBest((lambda: api.evaluate(model, cfg, "validation")) if has_val else None,
+                                 cfg.metric_for_best, cfg.early_stopping_patience)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=_verbosity(),
+                        callbacks=[keeper, tf.keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
+    results["best_epoch"] = None if keeper.best_epoch is None else keeper.best_epoch + 1
+    if has_val:
+        results["eval"] = api.evaluate(model, cfg, "validation")
+    if "test" in prepared.features:
+        results["test"] = api.evaluate(model, cfg, "test")
+    results["model_dir"] = save_trained(model, os.path.join(out, "model"))
+    results["export"] = api.export(model, cfg)
+    results["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    results["curves"] = plot_history(history.history, os.path.join(out, "curves.png"))
+    return _finish(cfg, results)
+
+
+def evaluate(cfg: Config) -> dict[str, Any]:
+    """Scores ``--model`` on the validation and test data."""
+    rundir.claim(cfg)
+    prepared = prepare(cfg)
+    console.data_summary(prepared)
+    model = api.build_model(cfg)
+    results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
+    for split, key in (("validation", "eval"), ("test", "test")):
+        if split in prepared.features:
+            results[key] = api.evaluate(model, cfg, split)
+    return _finish(cfg, results)
+
+
+def predict(cfg: Config) -> dict[str, Any]:
+    """Prints one line per input: the prediction and the start of the text."""
+    from tfft.tasks import get_task
+
+    task = get_task(cfg.task)
+    examples = task.predict_examples(cfg)
+    model = api.build_model(cfg)
+    predictions = api.predict(model, cfg, examples)
+    for prediction, text in zip(predictions, examples["text"]):
+        short = text if len(text) <= 60 else text[:57] + "..."
+        print(f"{task.format_prediction(prediction)}\t{short}")
+    return {"task": cfg.task, "model": cfg.model, "predictions": predictions}
+
+
+def export(cfg: Config) -> dict[str, Any]:
+    """Exports ``--model`` (for example a run's ``model/`` directory) without training."""
+    rundir.claim(cfg)
+    model = api.build_model(cfg)
+    return _finish(cfg, {"task": cfg.task, "model": cfg.model, "export": api.export(model, cfg)})
+
+
+def save_trained(model: tf.keras.Model, path: str) -> str:
+    """Writes the fine-tuned model, tokenizer and task facts so ``--model=<path>`` reloads them."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    model.hf_model.save_pretrained(tmp)
+    model.tokenizer.save_pretrained(tmp)
+    io.write_json(os.path.join(tmp, INFO_FILE), model.info.to_dict())
+    io.replace_dir(tmp, path)
+    return path
+
+
+def _finish(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
+    path = os.path.join(cfg.output_dir, "results.json")
+    io.write_json(path, results)
+    console.results_summary(results, path)
+    return results
+
+
+def _verbosity() -> int:
+    """A live progress bar per epoch on a terminal; one line per epoch in logs and CI."""
+    return 1 if sys.stdout.isatty() else 2

@@ -1,0 +1,123 @@
+"""The task interface: everything that differs between task families lives behind it.
+
+The trainer, the exporter and the CLI only call these methods, so a new task family
+(classification, multi-label, span QA, seq2seq) is one module, not a new pipeline:
+
+========================  ================================================================
+``prepare_split``         raw table -> validated, normalised examples (drops, label ids)
+``data_info``             what the data says about the head (label names, ...)
+``featurize``             examples -> token-id features (+ labels, + what post-processing needs)
+``build_model``           a Keras model around a pretrained Hugging Face TF model
+``loss`` / ``metrics``    Keras objects for ``compile``
+``evaluate``              raw model outputs on a split -> named metrics (lower_snake_case)
+``postprocess``           raw model outputs -> one prediction per example
+``serving_signatures``    ``tf.function``s for the SavedModel
+``predict_examples``      --text / --predict_file -> examples
+========================  ================================================================
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import tensorflow as tf
+
+    from tfft.config import Config
+    from tfft.data.features import Features
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskInfo:
+    """Facts about a task's data that the model and export need (saved with the model).
+
+    Attributes:
+        task: Registry name of the task.
+        label_names: Class names in id order (classification tasks); empty otherwise.
+        max_length: Token sequence limit used for features.
+        extras: Task-specific values (thresholds, templates, ...), JSON-ready.
+    """
+
+    task: str
+    label_names: tuple[str, ...] = ()
+    max_length: int = 512
+    extras: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, written as ``tfft.json`` beside a trained model."""
+        return {"task": self.task, "label_names": list(self.label_names),
+                "max_length": self.max_length, "extras": dict(self.extras)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TaskInfo":
+        """Inverse of :meth:`to_dict`."""
+        return cls(task=data["task"], label_names=tuple(data.get("label_names", ())),
+                   max_length=int(data.get("max_length", 512)), extras=dict(data.get("extras", {})))
+
+
+class Task(abc.ABC):
+    """One task family. Subclasses are registered in ``tfft/tasks/__init__.py``."""
+
+    #: Names of the model's integer inputs, in signature order.
+    input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
+
+    def __init__(self, name: str, **defaults: Any) -> None:
+        """Args:
+            name: Registry name (``--task``).
+            **defaults: Config values used when the user leaves a field unset (``None``).
+        """
+        self.name = name
+        self.defaults: dict[str, Any] = dict(defaults)
+
+    @abc.abstractmethod
+    def prepare_split(self, cfg: "Config", frame: "pd.DataFrame", split: str,
+                      info: Optional[TaskInfo]) -> tuple["pd.DataFrame", list[str]]:
+        """Validates and normalises one split; returns the examples and notes on what was dropped."""
+
+    @abc.abstractmethod
+    def data_info(self, cfg: "Config", train: Optional["pd.DataFrame"]) -> TaskInfo:
+        """Derives label names and other head facts from the config and the training split."""
+
+    @abc.abstractmethod
+    def featurize(self, cfg: "Config", examples: "pd.DataFrame", tokenizer: Any,
+                  info: TaskInfo) -> "Features":
+        """Turns examples into token ids (unpadded), labels and post-processing data."""
+
+    @abc.abstractmethod
+    def build_model(self, cfg: "Config", info: TaskInfo, model_dir: str) -> "tf.keras.Model":
+        """Builds the (uncompiled) Keras model from the pretrained model in ``model_dir``."""
+
+    @abc.abstractmethod
+    def loss(self, cfg: "Config", info: TaskInfo) -> Any:
+        """The Keras loss (or dict of losses keyed by output name) for ``compile``."""
+
+    @abc.abstractmethod
+    def metrics(self, cfg: "Config", info: TaskInfo) -> Any:
+        """Keras metrics for ``compile`` (cheap, per batch)."""
+
+    @abc.abstractmethod
+    def evaluate(self, outputs: Mapping[str, np.ndarray], features: "Features",
+                 examples: "pd.DataFrame", info: TaskInfo) -> dict[str, float]:
+        """Named metrics over a whole split, from the model's raw outputs."""
+
+    @abc.abstractmethod
+    def postprocess(self, outputs: Mapping[str, np.ndarray], features: "Features",
+                    examples: "pd.DataFrame", info: TaskInfo) -> list[dict[str, Any]]:
+        """One prediction dict per example."""
+
+    @abc.abstractmethod
+    def serving_signatures(self, model: "tf.keras.Model", info: TaskInfo) -> dict[str, Any]:
+        """Concrete ``tf.function``s for the SavedModel, keyed by signature name."""
+
+    @abc.abstractmethod
+    def predict_examples(self, cfg: "Config") -> "pd.DataFrame":
+        """Examples for ``--mode=predict`` from ``--text`` or ``--predict_file``."""
+
+    def format_prediction(self, prediction: Mapping[str, Any]) -> str:
+        """One console line for a prediction."""
+        return ", ".join(f"{k}={v}" for k, v in prediction.items())

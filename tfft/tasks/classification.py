@@ -1,0 +1,175 @@
+"""Single-label text classification (IMDB-style sentiment and any text -> one class)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import pandas as pd
+
+from tfft.data import readers
+from tfft.data.features import Features, encode_texts
+from tfft.errors import TfftError
+from tfft.metrics.classification import classification_metrics, softmax
+from tfft.tasks.base import Task, TaskInfo
+
+
+
+class ClassificationTask(Task):
+    """Text -> one of N classes, softmax head, sparse categorical cross-entropy."""
+
+    def __init__(self, name: str, **defaults: Any) -> None:
+        base = {"text_column": "text", "label_column": "label", "metric_for_best": "accuracy", "max_length": 256}
+        super().__init__(name, **{**base, **defaults})
+
+    # -- data ---------------------------------------------------------------------------
+    def data_info(self, cfg: Any, train: Optional[pd.DataFrame]) -> TaskInfo:
+        names = cfg.label_names or (train.attrs.get("label_names", ()) if train is not None else ())
+        if not names and train is not None and cfg.label_column in train.columns:
+            names = infer_label_names(train[cfg.label_column])
+        if len(names) < 2:
+            raise TfftError(f"Classification needs at least two classes; the labels in column "
+                            f"'{cfg.label_column}' give {list(names)}. Check --label_column, or pass "
+                            "--label_names=<a,b,...>.")
+        return TaskInfo(task=self.name, label_names=tuple(names), max_length=cfg.max_length)
+
+    def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,
+                      info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
+        flags = {cfg.text_column: "text_column", cfg.label_column: "label_column"}
+        columns = [cfg.text_column] + ([cfg.label_column] if info is not None else [])
+        if len(frame) == 0:
+            raise TfftError(f"The {split} data is empty (0 rows); give a file with examples.")
+        readers.require_columns(frame, columns, split, flags)
+        texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column)
+        out = pd.DataFrame({"text": texts})
+        if info is not None:
+            out["label"] = label_ids(frame.loc[texts.index, cfg.label_column], info.label_names, split,
+                                     cfg.label_column)
+        limit = cfg.max_train_samples if split == "train" else cfg.max_eval_samples
+        return (out.head(limit) if limit else out).reset_index(drop=True), notes
+
+    def featurize(self, cfg: Any, examples: pd.DataFrame, tokenizer: Any, info: TaskInfo) -> Features:
+        inputs = encode_texts(tokenizer, examples["text"].tolist(), info.max_length)
+        labels = examples["label"].to_numpy(np.int32) if "label" in examples else None
+        return Features(inputs={"input_ids": inputs["input_ids"]}, labels=labels)
+
+    def predict_examples(self, cfg: Any) -> pd.DataFrame:
+        if cfg.text:
+            return pd.DataFrame({"text": list(cfg.text)})
+        if cfg.predict_file.endswith(".txt"):
+            with open(cfg.predict_file, encoding="utf-8-sig") as f:
+                frame = pd.DataFrame({cfg.text_column: [line.rstrip("\n") for line in f]})
+        else:
+            frame = readers.read_table(cfg.predict_file, "predict_file")
+        examples, _ = self.prepare_split(cfg, frame, "predict", None)
+        return examples
+
+    # -- model --------------------------------------------------------------------------
+    def build_model(self, cfg: Any, info: TaskInfo, model_dir: str) -> Any:
+        from transformers import TFAutoModelForSequenceClassification
+
+        from tfft.models.loading import load_pretrained, load_tokenizer
+        from tfft.models.wrap import wrap
+
+        labels = dict(enumerate(info.label_names))
+        hf = load_pretrained(TFAutoModelForSequenceClassification, model_dir, num_labels=len(labels),
+                             id2label=labels, label2id={v: k for k, v in labels.items()})
+        return wrap(hf, self.input_names, ["logits"], info=info, tokenizer=load_tokenizer(model_dir))
+
+    def loss(self, cfg: Any, info: TaskInfo) -> Any:
+        import tensorflow as tf
+
+        return tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def metrics(self, cfg: Any, info: TaskInfo) -> Any:
+        import tensorflow as tf
+
+        return [tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    # -- outputs ------------------------------------------------------------------------
+    def evaluate(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                 info: TaskInfo) -> dict[str, float]:
+        return classification_metrics(features.labels, outputs["logits"])
+
+    def postprocess(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                    info: TaskInfo) -> list[dict[str, Any]]:
+        probs = softmax(outputs["logits"])
+        return [{"label": info.label_names[int(p.argmax())], "probability": float(p.max()),
+                 "probabilities": {n: float(v) for n, v in zip(info.label_names, p)}} for p in probs]
+
+    def format_prediction(self, prediction: Mapping[str, Any]) -> str:
+        return f"{prediction['label']} {prediction['probability']:.3f}"
+
+    def serving_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
+        import tensorflow as tf
+
+        spec = [tf.TensorSpec([None, None], tf.int32, name=n) for n in self.input_names]
+
+        @tf.function(input_signature=spec)
+        def serve(input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
+            logits = model({"input_ids": input_ids, "attention_mask": attention_mask}, training=False)["logits"]
+            probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+            return {"probabilities": probabilities,
+                    "class_id": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
+
+        return {"serving_default": serve.get_concrete_function()}
+
+
+def clean_texts(column: pd.Series, split: str, name: str) -> tuple[pd.Series, list[str]]:
+    """Drops null and blank texts; returns the rest (original index kept) and a note on the drop.
+
+    Raises:
+        TfftError: no text is left.
+    """
+    as_text = column.map(lambda v: v if isinstance(v, str) else ("" if _is_null(v) else str(v)))
+    keep = as_text.str.strip().str.len() > 0
+    dropped = int((~keep).sum())
+    if not keep.any():
+        raise TfftError(f"The {split} data has no non-empty text in column '{name}' ({len(column)} rows, "
+                        "all empty or null); check --text_column.")
+    notes = [f"{split}: dropped {dropped} rows with empty or null '{name}'"] if dropped else []
+    return as_text[keep], notes
+
+
+def _is_null(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _label_key(value: Any) -> str:
+    """Canonical string of a label: 1, 1.0 and "1" are the same class."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def infer_label_names(column: pd.Series) -> tuple[str, ...]:
+    """Sorted distinct labels (numerically when they are all integers)."""
+    keys = {_label_key(v) for v in column if not _is_null(v)}
+    if keys and all(k.lstrip("-").isdigit() for k in keys):
+        return tuple(sorted(keys, key=int))
+    return tuple(sorted(keys))
+
+
+def label_ids(column: pd.Series, names: tuple[str, ...], split: str, name: str) -> np.ndarray:
+    """Maps labels to class ids: by name, or as ids when the data holds integers and the names don't.
+
+    Raises:
+        TfftError: a label that is not in the label set (null labels included).
+    """
+    keys = [None if _is_null(v) else _label_key(v) for v in column]
+    index = {n: i for i, n in enumerate(names)}
+    as_ids = all(k is not None and k.isdigit() and int(k) < len(names) for k in keys) and not any(k in index for k in keys)
+    ids = [int(k) if as_ids else index.get(k, -1) for k in keys]
+    bad = sorted({str(k) for k, i in zip(keys, ids) if i < 0})
+    if bad:
+        raise TfftError(f"The {split} data has labels outside the label set in column '{name}': "
+                        f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''} (label set: {', '.join(names)}). "
+                        "Fix those rows, or pass --label_names with every label.")
+    return np.asarray(ids, dtype=np.int32)
