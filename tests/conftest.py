@@ -35,7 +35,8 @@ def write_vocab(path: str) -> str:
     """A WordPiece vocabulary: special tokens, whole words, letters and ## letters."""
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
     with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(SPECIAL + WORDS + letters + ["##" + c for c in letters]) + "\n")
+        tokens = SPECIAL + WORDS + letters + ["##" + c for c in letters]
+        f.write("\n".join(dict.fromkeys(tokens)) + "\n")  # no duplicates: ids must be dense
     return path
 
 

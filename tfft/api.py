@@ -18,14 +18,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from tfft import _env
 from tfft.config import Config
 from tfft.data.features import Features
 from tfft.data.pipeline import bucket_boundaries, batch_count, make_dataset
 from tfft.data.prepare import Prepared, load_model_context, pad_values, prepare
-from tfft.export.saved_model import export_model
+from tfft.serving.saved_model import export_model
 from tfft.tasks import TaskInfo
 from tfft.training.optimizer import make_optimizer
 from tfft.training.strategy import get_strategy, set_precision
+
+_env.quiet_libraries()
 
 
 def global_batch(cfg: Config, per_replica: int) -> int:

@@ -43,19 +43,20 @@ def read_table(path: str, flag: str = "file") -> pd.DataFrame:
 
 
 def _read_json(path: str) -> pd.DataFrame:
-    """A .json file: JSON Lines, a list of records, or {"data": [records]}."""
-    try:
-        return pd.read_json(path, lines=True, dtype=False)
-    except ValueError:
-        import json
+    """A .json file: a list of records, {"data": [records]}, or JSON Lines."""
+    import json
 
-        with open(path, encoding="utf-8-sig") as f:
-            data = json.load(f)
-        if isinstance(data, dict) and isinstance(data.get("data"), list):
-            data = data["data"]
-        if not isinstance(data, list):
-            raise ValueError("expected JSON Lines, a list of records or an object with a 'data' list")
-        return pd.DataFrame.from_records(data)
+    with open(path, encoding="utf-8-sig") as f:
+        text = f.read()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return pd.read_json(path, lines=True, dtype=False)
+    if isinstance(data, dict):
+        data = data["data"] if isinstance(data.get("data"), list) else [data]
+    if not isinstance(data, list):
+        raise ValueError("expected a list of records, an object with a 'data' list, or JSON Lines")
+    return pd.DataFrame.from_records(data)
 
 
 def load_raw_splits(cfg: Any) -> tuple[dict[str, Optional[pd.DataFrame]], tuple[str, ...]]:

@@ -1,0 +1,98 @@
+"""Config validation and the flag mapping: each bad value is one clear TfftError."""
+
+import dataclasses
+
+import pytest
+
+import tfft
+from tfft.config import Config
+from tfft.errors import TfftError
+
+
+def make(**kw):
+    base = dict(task="classification", model="some-model", train_file="train.csv")
+    base.update(kw)
+    return Config(**base)
+
+
+def test_unknown_task_lists_known_tasks():
+    with pytest.raises(TfftError, match=r"Unknown task 'sentiment'.*Known tasks: .*classification.*imdb"):
+        make(task="sentiment")
+
+
+@pytest.mark.parametrize("name,value", [("batch_size", 0), ("batch_size", -4), ("epochs", 0),
+                                        ("max_length", 0), ("eval_batch_size", -1)])
+def test_non_positive_sizes_are_rejected_with_the_value(name, value):
+    with pytest.raises(TfftError, match=rf"--{name} must be a positive integer \(received {value}\)"):
+        make(**{name: value})
+
+
+def test_ratio_out_of_range_is_rejected():
+    with pytest.raises(TfftError, match=r"--validation_split must be in \[0, 1\) \(received 1.5\)"):
+        make(validation_split=1.5)
+
+
+def test_predict_mode_needs_input():
+    with pytest.raises(TfftError, match="--mode=predict needs input"):
+        make(mode="predict")
+
+
+def test_train_mode_needs_data():
+    with pytest.raises(TfftError, match="--mode=train needs data"):
+        Config(task="classification", model="m")
+
+
+def test_task_defaults_fill_unset_fields_and_give_way_to_files():
+    imdb = Config(task="imdb")
+    assert (imdb.model, imdb.dataset, imdb.max_length, imdb.text_column) == ("bert-base-uncased", "imdb", 512, "text")
+    local = Config(task="imdb", train_file="t.csv")
+    assert local.dataset is None and local.model == "bert-base-uncased"
+    assert Config(task="imdb", model="minilm").model == "minilm"
+
+
+def test_derived_defaults():
+    cfg = make(batch_size=8)
+    assert cfg.eval_batch_size == 16 and cfg.output_dir.endswith("classification")
+    assert make(mode="export").output_dir.endswith("classification-export")
+    assert cfg.export_name == "classification"
+
+
+def test_config_is_frozen_hashable_and_keyword_only():
+    cfg = make()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.epochs = 5
+    assert hash(cfg) == hash(make())
+    with pytest.raises(TypeError):
+        Config("imdb")
+
+
+def test_flags_cover_every_config_field_and_build_the_same_config(tmp_path):
+    from absl import flags
+
+    from tfft import flags as tfft_flags
+
+    tfft_flags.define_flags()
+    flagfile = tmp_path / "x.flags"
+    flagfile.write_text("--task=classification\n--model=m\n--train_file=t.csv\n--label_names=neg,pos\n"
+                        "--text=hello, world\n--text=second\n--epochs=4\n--jit_compile\n")
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["prog", f"--flagfile={flagfile}"])
+    try:
+        cfg = tfft_flags.config_from_flags()
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert {f.name for f in dataclasses.fields(Config)} <= set(flags.FLAGS)
+    assert cfg.label_names == ("neg", "pos") and cfg.text == ("hello, world", "second")
+    assert cfg.epochs == 4 and cfg.jit_compile is True
+    assert cfg == make(model="m", train_file="t.csv", label_names=("neg", "pos"),
+                       text=("hello, world", "second"), epochs=4, jit_compile=True)
+
+
+def test_import_after_keras3_tensorflow_is_an_error(tmp_path):
+    from conftest import run_python
+
+    code = ("import os; os.environ['TF_USE_LEGACY_KERAS']='0'; import tensorflow as tf; tf.keras.layers\n"
+            "import tfft")
+    proc = run_python(["-c", code])
+    assert proc.returncode != 0
+    assert "Import tfft before tensorflow" in proc.stderr

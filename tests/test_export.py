@@ -1,0 +1,98 @@
+"""SavedModel export: TF Serving layout, versioning, atomicity, and a TensorFlow-only reload."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfft
+from conftest import run_python
+from tfft.serving import saved_model
+
+pytestmark = pytest.mark.slow
+
+RELOAD = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+path, inputs, out = sys.argv[1:4]
+loaded = tf.saved_model.load(path)
+fn = loaded.signatures["serving_default"]
+data = np.load(inputs)
+result = fn(input_ids=tf.constant(data["input_ids"]), attention_mask=tf.constant(data["attention_mask"]))
+np.savez(out, **{k: v.numpy() for k, v in result.items()})
+print(json.dumps(sorted(m for m in ("transformers", "tfft") if m in sys.modules)))
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, tiny_model_dir):
+    from conftest import keyword_rows, write_csv
+
+    tmp = tmp_path_factory.mktemp("export")
+    train = write_csv(str(tmp / "train.csv"), keyword_rows(40, 0))
+    cfg = tfft.Config(task="classification", model=tiny_model_dir, train_file=train, max_length=32,
+                      export_dir=str(tmp / "exports"), export_name="sentiment", cache_dir=str(tmp / "cache"))
+    model = tfft.build_model(cfg)
+    return cfg, model, tfft.export(model, cfg)
+
+
+def test_export_reloads_in_a_tensorflow_only_process_with_the_same_outputs(exported, tmp_path):
+    cfg, model, path = exported
+    rng = np.random.default_rng(0)
+    ids = rng.integers(5, 40, size=(3, 9)).astype(np.int32)
+    mask = np.ones_like(ids)
+    mask[1, 6:] = 0
+    np.savez(tmp_path / "in.npz", input_ids=ids, attention_mask=mask)
+    proc = run_python(["-c", RELOAD, path, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+                      env={"TF_USE_LEGACY_KERAS": ""})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []  # neither transformers nor tfft was needed
+    served = np.load(tmp_path / "out.npz")
+    logits = model({"input_ids": ids, "attention_mask": mask}, training=False)["logits"].numpy()
+    expected = tf.nn.softmax(logits).numpy()
+    np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
+    assert served["class_id"].tolist() == expected.argmax(-1).tolist()
+
+
+def test_export_layout_assets_and_signature(exported):
+    cfg, _, path = exported
+    assert path == os.path.join(cfg.export_dir, "sentiment", "1")
+    assets = os.path.join(path, "assets")
+    assert open(os.path.join(assets, "labels.txt")).read().split() == ["negative", "positive"]
+    assert os.path.exists(os.path.join(assets, "tokenizer", "tokenizer.json"))
+    assert json.load(open(os.path.join(assets, "tfft.json")))["label_names"] == ["negative", "positive"]
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run([cli, "show", "--dir", path, "--tag_set", "serve", "--signature_def",
+                            "serving_default"], capture_output=True, text=True, check=True).stdout
+    for expected in ("inputs['input_ids']", "inputs['attention_mask']", "DT_INT32", "shape: (-1, -1)",
+                     "outputs['probabilities']", "outputs['class_id']"):
+        assert expected in shown, shown
+
+
+def test_a_new_export_takes_the_next_version_and_keeps_the_old_one(exported):
+    cfg, model, first = exported
+    stamp = os.path.getmtime(os.path.join(first, "saved_model.pb"))
+    os.makedirs(os.path.join(cfg.export_dir, "sentiment", "7"))  # a version someone else left
+    second = tfft.export(model, cfg)
+    assert second.endswith(os.path.join("sentiment", "8"))
+    assert os.path.getmtime(os.path.join(first, "saved_model.pb")) == stamp
+
+
+def test_a_failed_export_leaves_no_version_directory(exported, monkeypatch):
+    cfg, model, _ = exported
+    base = os.path.join(cfg.export_dir, "sentiment")
+    before = sorted(os.listdir(base))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(tf.saved_model, "save", crash)
+    with pytest.raises(RuntimeError, match="disk full"):
+        tfft.export(model, cfg)
+    assert sorted(os.listdir(base)) == before
+    assert saved_model.versions(base) == sorted(int(v) for v in before if v.isdigit())

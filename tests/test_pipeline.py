@@ -1,0 +1,69 @@
+"""tf.data batching: per-batch padding, masks, buckets, cardinality."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tfft.data.features import Features, Ragged
+from tfft.data.pipeline import batch_count, bucket_boundaries, make_dataset
+
+
+def features_of(lengths, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [list(rng.integers(5, 100, size=n)) for n in lengths]
+    # the label is the example's index, so each batch says which examples it holds
+    return Features(inputs={"input_ids": Ragged.from_lists(rows)}, labels=np.arange(len(rows), dtype=np.int32)), rows
+
+
+@settings(max_examples=25, deadline=None)
+@given(lengths=st.lists(st.integers(1, 40), min_size=1, max_size=60), batch=st.integers(1, 9),
+       buckets=st.integers(0, 5), shuffle=st.booleans())
+def test_each_batch_is_padded_only_to_its_longest_example(lengths, batch, buckets, shuffle):
+    features, rows = features_of(lengths)
+    ds = make_dataset(features, batch_size=batch, pad_values={"input_ids": 0}, shuffle=shuffle, seed=1,
+                      buckets=buckets)
+    seen = []
+    for inputs, labels in ds:
+        ids, mask, idx = inputs["input_ids"].numpy(), inputs["attention_mask"].numpy(), labels.numpy()
+        assert ids.shape[1] == max(lengths[i] for i in idx)  # padded to the longest member, no more
+        assert ids.shape[0] <= batch
+        for row, m, i in zip(ids, mask, idx):
+            n = lengths[i]
+            assert list(row[:n]) == rows[i] and not row[n:].any()
+            assert m.sum() == n and m[:n].all()
+        seen.extend(idx.tolist())
+    assert sorted(seen) == list(range(len(lengths)))  # every example exactly once per epoch
+    assert int(ds.cardinality()) == len(list(ds.as_numpy_iterator()))
+
+
+def test_unshuffled_batches_keep_example_order():
+    features, _ = features_of([3, 9, 1, 4, 7])
+    labels = np.concatenate([y.numpy() for _, y in make_dataset(features, batch_size=2, pad_values={})])
+    assert labels.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_shuffle_is_seeded_and_reshuffles_each_epoch():
+    features, _ = features_of([5] * 64)
+    ds = make_dataset(features, batch_size=64, pad_values={}, shuffle=True, seed=7)
+    first, second = (np.concatenate([y.numpy() for _, y in ds]) for _ in range(2))
+    again = np.concatenate([y.numpy() for _, y in make_dataset(features, batch_size=64, pad_values={},
+                                                                shuffle=True, seed=7)])
+    assert not np.array_equal(first, second)
+    assert np.array_equal(first, again)
+
+
+def test_bucket_boundaries_split_lengths_into_equal_counts():
+    assert bucket_boundaries(np.arange(1, 101), 4) == [26, 51, 76]
+    assert bucket_boundaries(np.arange(1, 101), 1) == []
+    assert batch_count(np.arange(1, 101), 10, [26, 51, 76]) == 12  # 25 per bucket -> 3 batches each
+
+
+def test_buckets_reduce_padding_on_a_long_tailed_length_mix():
+    lengths = np.random.default_rng(0).lognormal(np.log(230), 0.6, 2000).clip(8, 512).astype(int)
+    features, _ = features_of(lengths)
+    padded = {}
+    for buckets in (0, 8):
+        ds = make_dataset(features, batch_size=16, pad_values={}, shuffle=True, seed=0, buckets=buckets)
+        padded[buckets] = sum(int(np.prod(x["input_ids"].shape)) for x, _ in ds)
+    assert padded[8] < 0.8 * padded[0]
+    assert padded[8] < 1.15 * lengths.sum()

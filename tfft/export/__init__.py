@@ -1,1 +1,0 @@
-"""SavedModel export in the TF Serving layout."""

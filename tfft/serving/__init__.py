@@ -1,0 +1,1 @@
+"""TF Serving: SavedModel export in its layout (and, later, request helpers)."""
