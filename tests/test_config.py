@@ -44,7 +44,7 @@ def test_train_mode_needs_data():
 
 def test_task_defaults_fill_unset_fields_and_give_way_to_files():
     imdb = Config(task="imdb")
-    assert (imdb.model, imdb.dataset, imdb.max_length, imdb.text_column) == ("bert-base-uncased", "imdb", 512, "text")
+    assert (imdb.model, imdb.dataset, imdb.text_column) == ("bert-base-uncased", "imdb", "text")
     local = Config(task="imdb", train_file="t.csv")
     assert local.dataset is None and local.model == "bert-base-uncased"
     assert Config(task="imdb", model="minilm").model == "minilm"

@@ -67,9 +67,9 @@ def model_info(cfg: Config) -> tuple[Any, str, Any, TaskInfo]:
     if cfg.mode == "train" or (cfg.train_file or cfg.dataset) and not cfg.label_names:
         prepared = prepare(cfg)
         return prepared.task, prepared.model_dir, prepared.tokenizer, prepared.info
-    task, model_dir, tokenizer, saved = load_model_context(cfg)
+    task, model_dir, tokenizer, saved, max_length = load_model_context(cfg)
     info = TaskInfo.from_dict(saved) if saved else task.data_info(cfg, None)
-    return task, model_dir, tokenizer, dataclasses.replace(info, max_length=cfg.max_length)
+    return task, model_dir, tokenizer, dataclasses.replace(info, max_length=max_length)
 
 
 def build_model(cfg: Config) -> tf.keras.Model:

@@ -56,7 +56,8 @@ class DataOptions:
     label_column: Optional[str] = opt(None, "Column holding the label (string or integer).")
     label_names: tuple[str, ...] = opt((), "Label names in class-id order; default: sorted labels of the training set.")
     validation_split: float = opt(0.1, "Share of train held out (stratified, seeded) when there is no validation set.")
-    max_length: Optional[int] = opt(None, "Longest token sequence; longer texts are truncated.")
+    max_length: Optional[int] = opt(None, "Longest token sequence; longer texts are truncated. Default: the "
+                                    "trained model's, else the task's (capped at the model's limit).")
     max_train_samples: Optional[int] = opt(None, "Use only the first N training examples.")
     max_eval_samples: Optional[int] = opt(None, "Use only the first N validation/test examples.")
     length_buckets: int = opt(8, "Group training batches into N length buckets (0: off) so short texts pad less.")
@@ -111,9 +112,9 @@ class Config(RunOptions, DataOptions, TrainOptions):
         _check_choice("mode", self.mode, MODES)
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
-        for name in ("batch_size", "epochs", "eval_batch_size", "max_length"):
+        for name in ("batch_size", "epochs", "eval_batch_size"):
             _check_positive(name, getattr(self, name))
-        for name in ("max_train_samples", "max_eval_samples"):
+        for name in ("max_length", "max_train_samples", "max_eval_samples"):
             if getattr(self, name) is not None:
                 _check_positive(name, getattr(self, name))
         if self.learning_rate <= 0:

@@ -26,13 +26,14 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value).")
     try:
+        config = tfft_flags.config_from_flags()  # validates before the slow TensorFlow import
         with _env.filtered_stderr():
             import tensorflow as tf
 
             tf.config.list_physical_devices()
         from tfft.runner import run
 
-        run(tfft_flags.config_from_flags())
+        run(config)
     except TfftError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

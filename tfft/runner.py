@@ -28,8 +28,8 @@ def run(cfg: Config) -> dict[str, Any]:
 
 def train(cfg: Config) -> dict[str, Any]:
     """Fine-tunes, keeps the best epoch, scores validation and test, saves the model and exports."""
+    prepared = prepare(cfg)  # data and model are checked before the output directory is touched
     out = rundir.claim(cfg)
-    prepared = prepare(cfg)
     console.data_summary(prepared)
     train_ds, val_ds = api.datasets(cfg)
     model = api.build_model(cfg)
@@ -56,8 +56,8 @@ def train(cfg: Config) -> dict[str, Any]:
 
 def evaluate(cfg: Config) -> dict[str, Any]:
     """Scores ``--model`` on the validation and test data."""
-    rundir.claim(cfg)
     prepared = prepare(cfg)
+    rundir.claim(cfg)
     console.data_summary(prepared)
     model = api.build_model(cfg)
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
@@ -83,8 +83,8 @@ def predict(cfg: Config) -> dict[str, Any]:
 
 def export(cfg: Config) -> dict[str, Any]:
     """Exports ``--model`` (for example a run's ``model/`` directory) without training."""
-    rundir.claim(cfg)
     model = api.build_model(cfg)
+    rundir.claim(cfg)
     return _finish(cfg, {"task": cfg.task, "model": cfg.model, "export": api.export(model, cfg)})
 
 

@@ -46,33 +46,33 @@ def pad_values(tokenizer: Any) -> dict[str, int]:
     return {"input_ids": 0 if pad is None else int(pad), "token_type_ids": 0}
 
 
-def load_model_context(cfg: Any) -> tuple[Task, str, Any, Optional[dict[str, Any]]]:
-    """Task, local model directory, tokenizer, and saved task facts (for a trained model)."""
+def load_model_context(cfg: Any) -> tuple[Task, str, Any, Optional[dict[str, Any]], int]:
+    """Task, local model directory, tokenizer, saved task facts (for a trained model) and the
+    sequence limit (``--max_length``, else the trained model's, else the task's default)."""
     task = get_task(cfg.task)
     model_dir = loading.resolve_model_dir(cfg.model)
-    loading.check_max_length(model_dir, cfg.max_length)
     saved = loading.read_info(model_dir)
+    fallback = int(saved["max_length"]) if saved else task.default_max_length
+    max_length = loading.resolve_max_length(model_dir, cfg.max_length, fallback)
     if saved is not None and saved.get("task") not in (None, cfg.task) and \
             get_task(saved["task"]).__class__ is not task.__class__:
         raise TfftError(f"--model '{cfg.model}' was trained for task '{saved['task']}', not '{cfg.task}'; "
                         f"pass --task={saved['task']}.")
-    return task, model_dir, loading.load_tokenizer(model_dir), saved
+    return task, model_dir, loading.load_tokenizer(model_dir), saved, max_length
 
 
 @functools.lru_cache(maxsize=4)
 def prepare(cfg: Any) -> Prepared:
     """Reads, validates, splits and tokenizes the data ``cfg`` names (memoised per config)."""
-    task, model_dir, tokenizer, saved = load_model_context(cfg)
+    task, model_dir, tokenizer, saved, max_length = load_model_context(cfg)
     raw, declared_names = load_raw_splits(cfg)
     first = next((raw[s] for s in SPLITS if raw[s] is not None), None)
     if first is None:
         raise TfftError("No data given: pass --train_file / --validation_file / --test_file, or --dataset.")
     if declared_names:
         first.attrs["label_names"] = declared_names
-    if saved is not None:
-        info = dataclasses.replace(TaskInfo.from_dict(saved), max_length=cfg.max_length)
-    else:
-        info = task.data_info(cfg, first)
+    info = TaskInfo.from_dict(saved) if saved is not None else task.data_info(cfg, first)
+    info = dataclasses.replace(info, max_length=max_length)
     examples, notes = {}, []
     for split in SPLITS:
         if raw[split] is not None:

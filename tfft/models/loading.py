@@ -106,13 +106,21 @@ def read_info(model_dir: str) -> Optional[dict[str, Any]]:
         return json.load(f)
 
 
-def check_max_length(model_dir: str, max_length: int) -> None:
-    """Raises if ``max_length`` exceeds the model's position embeddings."""
+def resolve_max_length(model_dir: str, requested: Optional[int], fallback: int) -> int:
+    """The sequence limit to use: ``requested`` if given (checked against the model), else
+    ``fallback`` capped at the model's position embeddings.
+
+    Raises:
+        TfftError: ``requested`` exceeds the model's position embeddings.
+    """
     config = read_model_config(model_dir)
     limit = config.get("max_position_embeddings") or config.get("n_positions")
-    if limit is not None and max_length > int(limit):
-        raise TfftError(f"--max_length={max_length} exceeds what model '{model_dir}' supports "
+    if requested is None:
+        return min(fallback, int(limit)) if limit else fallback
+    if limit is not None and requested > int(limit):
+        raise TfftError(f"--max_length={requested} exceeds what model '{model_dir}' supports "
                         f"(max_position_embeddings={limit}); pass --max_length={limit} or less.")
+    return requested
 
 
 def load_pretrained(auto_class: Any, model_dir: str, **config_overrides: Any) -> Any:

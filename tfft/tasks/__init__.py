@@ -5,7 +5,7 @@ from tfft.tasks.classification import ClassificationTask
 from tfft.tasks.registry import get_task, names, register
 
 register("imdb", lambda: ClassificationTask(
-    "imdb", dataset="imdb", model="bert-base-uncased", max_length=512))
+    "imdb", dataset="imdb", model="bert-base-uncased", default_max_length=512))
 register("classification", lambda: ClassificationTask("classification"))
 
 __all__ = ["ClassificationTask", "Task", "TaskInfo", "get_task", "names", "register"]

@@ -66,12 +66,15 @@ class Task(abc.ABC):
     #: Names of the model's integer inputs, in signature order.
     input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
 
-    def __init__(self, name: str, **defaults: Any) -> None:
+    def __init__(self, name: str, default_max_length: int = 256, **defaults: Any) -> None:
         """Args:
             name: Registry name (``--task``).
+            default_max_length: Sequence limit when neither ``--max_length`` nor a trained
+                model sets one (capped at the model's position embeddings).
             **defaults: Config values used when the user leaves a field unset (``None``).
         """
         self.name = name
+        self.default_max_length = default_max_length
         self.defaults: dict[str, Any] = dict(defaults)
 
     @abc.abstractmethod

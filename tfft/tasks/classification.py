@@ -19,7 +19,7 @@ class ClassificationTask(Task):
     """Text -> one of N classes, softmax head, sparse categorical cross-entropy."""
 
     def __init__(self, name: str, **defaults: Any) -> None:
-        base = {"text_column": "text", "label_column": "label", "metric_for_best": "accuracy", "max_length": 256}
+        base = {"text_column": "text", "label_column": "label", "metric_for_best": "accuracy"}
         super().__init__(name, **{**base, **defaults})
 
     # -- data ---------------------------------------------------------------------------
@@ -31,7 +31,7 @@ class ClassificationTask(Task):
             raise TfftError(f"Classification needs at least two classes; the labels in column "
                             f"'{cfg.label_column}' give {list(names)}. Check --label_column, or pass "
                             "--label_names=<a,b,...>.")
-        return TaskInfo(task=self.name, label_names=tuple(names), max_length=cfg.max_length)
+        return TaskInfo(task=self.name, label_names=tuple(names))
 
     def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,
                       info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:

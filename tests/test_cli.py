@@ -1,0 +1,109 @@
+"""The CLI end to end, in subprocesses: flagfile -> train -> results.json, the other modes,
+and user errors that end in one line and exit status 2."""
+
+import json
+import os
+
+import pytest
+
+from conftest import run_python
+
+pytestmark = pytest.mark.slow
+
+
+def flagfile(path, **flags):
+    path.write_text("".join(f"--{k}={v}\n" for k, v in flags.items()))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_model_dir):
+    """One CLI training run on keyword data, shared by the tests below."""
+    from conftest import keyword_rows, write_csv
+
+    tmp = tmp_path_factory.mktemp("cli")
+    files = {s: write_csv(str(tmp / f"{s}.csv"), keyword_rows(n, seed))
+             for s, n, seed in (("train", 320, 1), ("validation", 80, 2), ("test", 80, 3))}
+    flags = dict(task="classification", model=tiny_model_dir, train_file=files["train"],
+                 validation_file=files["validation"], test_file=files["test"], max_length=32, batch_size=16,
+                 epochs=6, learning_rate=2e-3, output_dir=tmp / "run", export_dir=tmp / "exports",
+                 export_name="kw", cache_dir=tmp / "cache")
+    proc = run_python(["-m", "tfft.main", f"--flagfile={flagfile(tmp / 'run.flags', **flags)}"])
+    return tmp, flags, proc
+
+
+def test_train_writes_results_model_and_export(trained):
+    tmp, flags, proc = trained
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.load(open(tmp / "run" / "results.json"))
+    assert results["task"] == "classification"
+    assert results["test"]["accuracy"] >= 0.9 and set(results["eval"]) >= {"accuracy", "f1"}
+    assert results["export"] == str(tmp / "exports" / "kw" / "1")
+    assert os.path.exists(os.path.join(results["export"], "saved_model.pb"))
+    assert os.path.exists(tmp / "run" / "curves.png") and os.listdir(tmp / "run" / "logs")
+    assert os.path.exists(tmp / "run" / "model" / "tfft.json")
+    assert "== Summary ==" in proc.stdout and "untrained head" in proc.stdout
+
+
+def test_console_is_free_of_known_noise(trained):
+    _, _, proc = trained
+    for noise in ("cuda", "cpu_feature_guard", "absl::InitializeLog", "deprecated", "Traceback"):
+        assert noise not in proc.stderr + proc.stdout, noise
+
+
+def test_predict_prints_label_and_probability(trained):
+    tmp, _, _ = trained
+    proc = run_python(["-m", "tfft.main", "--task=classification", f"--model={tmp / 'run' / 'model'}",
+                       "--mode=predict", "--text=a great and lovely film .", "--text=an awful boring plot ."])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stdout.splitlines() if "\t" in ln]
+    assert lines[0].startswith("positive 0.") and lines[1].startswith("negative 0.")
+
+
+def test_export_mode_reexports_a_trained_run_as_the_next_version(trained):
+    tmp, flags, _ = trained
+    proc = run_python(["-m", "tfft.main", "--task=classification", f"--model={tmp / 'run' / 'model'}",
+                       "--mode=export", f"--export_dir={tmp / 'exports'}", "--export_name=kw",
+                       f"--output_dir={tmp / 'export-run'}"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(os.listdir(tmp / "exports" / "kw")) == ["1", "2"]
+
+
+def test_evaluate_mode_scores_the_trained_model(trained):
+    tmp, flags, _ = trained
+    proc = run_python(["-m", "tfft.main", "--task=classification", f"--model={tmp / 'run' / 'model'}",
+                       "--mode=evaluate", f"--test_file={flags['test_file']}", "--max_length=32",
+                       f"--output_dir={tmp / 'eval-run'}", f"--cache_dir={tmp / 'cache'}"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.load(open(tmp / "eval-run" / "results.json"))["test"]["accuracy"] >= 0.9
+
+
+def _user_error(args):
+    proc = run_python(["-m", "tfft.main", *args])
+    assert proc.returncode == 2, (proc.stdout[-1000:], proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1, proc.stderr
+    return errors[0]
+
+
+def test_user_errors_are_one_line_and_exit_2(trained, tmp_path):
+    tmp, flags, _ = trained
+    assert "Unknown task 'nope'" in _user_error(["--task=nope"])
+    assert "--batch_size must be a positive integer (received 0)" in _user_error(
+        ["--task=classification", "--model=x", "--train_file=t.csv", "--batch_size=0"])
+    assert "--train_file not found" in _user_error(
+        ["--task=classification", f"--model={tmp / 'run' / 'model'}", f"--train_file={tmp_path / 'none.csv'}",
+         f"--output_dir={tmp_path / 'o'}"])
+    assert "holds no model" in _user_error(
+        ["--task=classification", f"--model={tmp_path}", f"--train_file={flags['train_file']}",
+         f"--output_dir={tmp_path / 'o'}"])
+
+
+def test_an_output_dir_holding_a_different_run_is_kept(trained, tmp_path):
+    tmp, flags, _ = trained
+    changed = {**flags, "epochs": 1}
+    before = open(tmp / "run" / "results.json").read()
+    message = _user_error([f"--flagfile={flagfile(tmp_path / 'x.flags', **changed)}"])
+    assert "already holds a different run (differs in: epochs)" in message
+    assert open(tmp / "run" / "results.json").read() == before
