@@ -52,3 +52,37 @@ def test_mirrored_two_replicas_match_one_device_on_the_same_global_batch(tiny_co
     assert not np.allclose(start[0], weights_1[0])  # training moved the weights
     for a, b in zip(weights_1, weights_2):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+class _FakeModel:
+    def __init__(self):
+        self.weights_now, self.stop_training = 0, False
+
+    def get_weights(self):
+        return self.weights_now
+
+    def set_weights(self, w):
+        self.weights_now = w
+
+
+@pytest.mark.parametrize("metric,values,best_epoch,stopped_after", [
+    ("accuracy", [0.5, 0.8, 0.7, 0.6, 0.9], 1, 4),   # patience 2: stops after epoch index 3
+    ("accuracy", [0.5, 0.8, 0.8, 0.8], 3, 4),        # ties: the later epoch's weights; patience still runs out
+    ("loss", [0.9, 0.5, 0.7, 0.4], 3, None),          # lower is better for losses
+])
+def test_best_epoch_is_restored_and_patience_stops(metric, values, best_epoch, stopped_after):
+    from tfft.training.callbacks import EvaluateAndKeepBest
+
+    keeper = EvaluateAndKeepBest(None, metric, patience=2)
+    model = _FakeModel()
+    keeper.set_model(model)
+    ran = 0
+    for epoch, value in enumerate(values):
+        model.weights_now = epoch
+        keeper.on_epoch_end(epoch, {f"val_{metric}": value})
+        ran += 1
+        if model.stop_training:
+            break
+    keeper.on_train_end()
+    assert keeper.best_epoch == best_epoch and model.weights_now == best_epoch
+    assert (ran if model.stop_training else None) == stopped_after

@@ -106,3 +106,15 @@ def quiet_libraries() -> None:
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
+    # huggingface_hub logs a warning per failed HTTP retry; tfft reports the failure itself.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+
+
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow and finds its devices with the known start-up lines filtered out."""
+    if "tensorflow" in sys.modules:
+        return
+    with filtered_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()

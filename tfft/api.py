@@ -14,11 +14,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Optional, Sequence
 
+from tfft import _env
+
+_env.import_tensorflow_quietly()
+_env.quiet_libraries()
+
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfft import _env
 from tfft.config import Config
 from tfft.data.features import Features
 from tfft.data.pipeline import bucket_boundaries, batch_count, make_dataset
@@ -27,8 +31,6 @@ from tfft.serving.saved_model import export_model
 from tfft.tasks import TaskInfo
 from tfft.training.optimizer import make_optimizer
 from tfft.training.strategy import get_strategy, set_precision
-
-_env.quiet_libraries()
 
 
 def global_batch(cfg: Config, per_replica: int) -> int:
@@ -64,7 +66,7 @@ def train_steps(cfg: Config) -> int:
 
 def model_info(cfg: Config) -> tuple[Any, str, Any, TaskInfo]:
     """Task, model directory, tokenizer and task facts, without reading training data when it can."""
-    if cfg.mode == "train" or (cfg.train_file or cfg.dataset) and not cfg.label_names:
+    if cfg.mode in ("train", "evaluate"):
         prepared = prepare(cfg)
         return prepared.task, prepared.model_dir, prepared.tokenizer, prepared.info
     task, model_dir, tokenizer, saved, max_length = load_model_context(cfg)

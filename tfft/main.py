@@ -27,10 +27,7 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value).")
     try:
         config = tfft_flags.config_from_flags()  # validates before the slow TensorFlow import
-        with _env.filtered_stderr():
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
+        _env.import_tensorflow_quietly()
         from tfft.runner import run
 
         run(config)

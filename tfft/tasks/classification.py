@@ -24,7 +24,10 @@ class ClassificationTask(Task):
 
     # -- data ---------------------------------------------------------------------------
     def data_info(self, cfg: Any, train: Optional[pd.DataFrame]) -> TaskInfo:
-        names = cfg.label_names or (train.attrs.get("label_names", ()) if train is not None else ())
+        if train is None and not cfg.label_names:
+            raise TfftError(f"--model '{cfg.model}' is not a model trained by tfft, so its labels are unknown; pass "
+                            "--label_names=<a,b,...> or point --model at a tfft run's model/ directory.")
+        names = cfg.label_names or train.attrs.get("label_names", ())
         if not names and train is not None and cfg.label_column in train.columns:
             names = infer_label_names(train[cfg.label_column])
         if len(names) < 2:

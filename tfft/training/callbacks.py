@@ -13,8 +13,8 @@ LOWER_IS_BETTER = ("loss",)
 
 class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
     """Adds the task's validation metrics to the epoch logs (as ``val_<name>``), remembers the
-    weights of the best epoch by ``metric``, restores them when training ends, and stops
-    after ``patience`` epochs without improvement (0: never).
+    weights of the best epoch by ``metric`` (the later epoch on a tie), restores them when
+    training ends, and stops after ``patience`` epochs without strict improvement (0: never).
 
     It must come before the progress bar and TensorBoard in the callback list so they see
     the added metrics (Keras appends its own progress bar last).
@@ -39,11 +39,12 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
         value = logs.get(f"val_{self.metric}", logs.get(self.metric))
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return
-        if self.best is None or self.sign * value > self.sign * self.best:
-            self.best, self.best_epoch, self.wait = float(value), epoch, 0
+        improved = self.best is None or self.sign * value > self.sign * self.best
+        if improved or self.sign * value == self.sign * self.best:
+            # a tie goes to the later epoch: same metric, more training (usually lower loss)
+            self.best, self.best_epoch = float(value), epoch
             self.best_weights = self.model.get_weights()
-            return
-        self.wait += 1
+        self.wait = 0 if improved else self.wait + 1
         if self.patience and self.wait >= self.patience:
             self.model.stop_training = True
 
