@@ -116,3 +116,32 @@ def run_python(code_or_args: list[str], cwd: str = ROOT, env: dict | None = None
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     return subprocess.run([sys.executable, *code_or_args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+EMOTION_WORDS = {"joy": ["great", "wonderful"], "love": ["lovely", "superb"], "anger": ["awful", "terrible"],
+                 "sadness": ["boring", "dreadful"]}
+
+
+def emotion_rows(n: int, seed: int) -> list[tuple[str, list[str]]]:
+    """Texts whose keywords decide their labels: 0-2 labels each (co-occurring), ~15% none."""
+    rng = random.Random(seed)
+    names = list(EMOTION_WORDS)
+    rows = []
+    for _ in range(n):
+        k = rng.choices([0, 1, 2], weights=[0.15, 0.5, 0.35])[0]
+        labels = sorted(rng.sample(names, k))
+        words = rng.choices(FILLER, k=rng.randint(4, 12))
+        for label in labels:
+            words.insert(rng.randint(0, len(words)), rng.choice(EMOTION_WORDS[label]))
+        rows.append((" ".join(words) + " .", labels))
+    return rows
+
+
+def write_emotions(path: str, rows: list[tuple[str, list[str]]], layout: str = "columns") -> str:
+    """Writes emotion rows as one 0/1 column per label, or as one column of comma-joined labels."""
+    names = list(EMOTION_WORDS)
+    if layout == "columns":
+        table = [(f"id{i}", text, *[int(n in labels) for n in names]) for i, (text, labels) in enumerate(rows)]
+        return write_csv(path, table, header=("id", "text", *names))
+    table = [(f"id{i}", text, ",".join(labels)) for i, (text, labels) in enumerate(rows)]
+    return write_csv(path, table, header=("id", "text", "labels"))

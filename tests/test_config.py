@@ -1,12 +1,14 @@
 """Config validation and the flag mapping: each bad value is one clear TfftError."""
 
 import dataclasses
+import os
 
 import pytest
 
 import tfft
 from tfft.config import Config
 from tfft.errors import TfftError
+from conftest import ROOT
 
 
 def make(**kw):
@@ -96,3 +98,30 @@ def test_import_after_keras3_tensorflow_is_an_error(tmp_path):
     proc = run_python(["-c", code])
     assert proc.returncode != 0
     assert "Import tfft before tensorflow" in proc.stderr
+
+
+def test_readme_flag_tables_are_current():
+    from tfft.flags import flags_markdown
+
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    assert flags_markdown() in readme, "README flag tables are stale: run `make readme-flags`"
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(os.path.join(ROOT, "flags"))))
+def test_every_shipped_flagfile_is_a_valid_config_whose_files_exist(name):
+    from absl import flags
+
+    from tfft import flags as tfft_flags
+
+    tfft_flags.define_flags()
+    flags.FLAGS.unparse_flags()
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # flagfiles name their data relative to the repository root
+    try:
+        flags.FLAGS(["prog", f"--flagfile=flags/{name}"])
+        cfg = tfft_flags.config_from_flags()
+        missing = [p for p in (cfg.train_file, cfg.validation_file, cfg.test_file) if p and not os.path.exists(p)]
+    finally:
+        flags.FLAGS.unparse_flags()
+        os.chdir(cwd)
+    assert cfg.output_dir and not missing, missing

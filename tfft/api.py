@@ -101,13 +101,19 @@ def outputs(model: tf.keras.Model, cfg: Config, features: Features) -> dict[str,
     return {k: np.asarray(v) for k, v in result.items()}
 
 
-def evaluate(model: tf.keras.Model, cfg: Config, split: str = "validation") -> dict[str, float]:
-    """The task's metrics for ``model`` on a prepared split (``validation`` or ``test``)."""
+def split_outputs(model: tf.keras.Model, cfg: Config, split: str) -> dict[str, np.ndarray]:
+    """Raw model outputs on a prepared split (``train``, ``validation`` or ``test``)."""
     prepared = prepare(cfg)
     if split not in prepared.features:
         raise ValueError(f"No {split} data in this config (have: {', '.join(prepared.features)}).")
-    features = prepared.features[split]
-    return prepared.task.evaluate(outputs(model, cfg, features), features, prepared.examples[split], model.info)
+    return outputs(model, cfg, prepared.features[split])
+
+
+def evaluate(model: tf.keras.Model, cfg: Config, split: str = "validation") -> dict[str, float]:
+    """The task's metrics for ``model`` on a prepared split (``validation`` or ``test``)."""
+    prepared = prepare(cfg)
+    result = split_outputs(model, cfg, split)
+    return prepared.task.evaluate(result, prepared.features[split], prepared.examples[split], model.info)
 
 
 def predict(model: tf.keras.Model, cfg: Config,

@@ -55,6 +55,9 @@ class DataOptions:
     text_column: Optional[str] = opt(None, "Column holding the input text.")
     label_column: Optional[str] = opt(None, "Column holding the label (string or integer).")
     label_names: tuple[str, ...] = opt((), "Label names in class-id order; default: sorted labels of the training set.")
+    label_columns: tuple[str, ...] = opt((), "Multi-label: one 0/1 column per label (default: every column but "
+                                             "the text and id columns, unless --label_column holds label lists).")
+    id_column: Optional[str] = opt(None, "Column of example ids (never read as a label).")
     validation_split: float = opt(0.1, "Share of train held out (stratified, seeded) when there is no validation set.")
     max_length: Optional[int] = opt(None, "Longest token sequence; longer texts are truncated. Default: the "
                                     "trained model's, else the task's (capped at the model's limit).")
@@ -78,6 +81,10 @@ class TrainOptions:
     warmup_ratio: float = opt(0.1, "Share of the steps spent warming the learning rate up from 0.")
     metric_for_best: Optional[str] = opt(None, "Validation metric whose best epoch is kept.")
     early_stopping_patience: int = opt(0, "Stop after N epochs without improvement (0: never).")
+    label_weights: str = opt("none", "Multi-label: 'auto' weights each label's positives by its negatives/positives "
+                                     "ratio in train (helps rare labels).", choices=("none", "auto"))
+    tune_thresholds: bool = opt(False, "Multi-label: choose each label's threshold on validation to maximise its F1.")
+    thresholds_file: Optional[str] = opt(None, "Multi-label: JSON {label: threshold} to use instead of 0.5.")
     strategy: str = opt("auto", "auto | default | mirrored | multi_worker.", choices=STRATEGIES)
     mixed_precision: str = opt("none", "none | bf16 | fp16.", choices=PRECISIONS)
     jit_compile: bool = opt(False, "Compile the train step with XLA.")
@@ -101,7 +108,8 @@ class Config(RunOptions, DataOptions, TrainOptions):
             object.__setattr__(self, "export_name", self.task)
         if self.eval_batch_size is None:
             object.__setattr__(self, "eval_batch_size", 2 * self.batch_size)
-        object.__setattr__(self, "label_names", tuple(str(n) for n in self.label_names))
+        for name in ("label_names", "label_columns"):
+            object.__setattr__(self, name, tuple(str(n) for n in getattr(self, name)))
         object.__setattr__(self, "text", tuple(self.text))
         self._check()
 
@@ -112,6 +120,7 @@ class Config(RunOptions, DataOptions, TrainOptions):
         _check_choice("mode", self.mode, MODES)
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
+        _check_choice("label_weights", self.label_weights, ("none", "auto"))
         for name in ("batch_size", "epochs", "eval_batch_size"):
             _check_positive(name, getattr(self, name))
         for name in ("max_length", "max_train_samples", "max_eval_samples"):

@@ -32,6 +32,19 @@ def model_summary(model: Any, cfg: Any, global_batch: int) -> None:
           f"{global_batch // cfg.batch_size} replicas, strategy {cfg.strategy}), lr {cfg.learning_rate:g}")
 
 
+def report(name: str, table: dict[str, Any]) -> None:
+    """A per-label table (rows: labels; columns: the label's metrics)."""
+    if not table:
+        return
+    columns = list(next(iter(table.values())))
+    width = max(len(label) for label in table)
+    print(f"\n{name} (validation)")
+    print(f"{'':{width}}  " + "  ".join(f"{c:>9}" for c in columns))
+    for label, row in table.items():
+        cells = [f"{row[c]:>9.3f}" if isinstance(row[c], float) else f"{row[c]:>9}" for c in columns]
+        print(f"{label:{width}}  " + "  ".join(cells))
+
+
 def _metrics_line(metrics: dict[str, float]) -> str:
     return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
 

@@ -52,3 +52,24 @@ def config_from_flags() -> Config:
         value = FLAGS[field.name].value
         values[field.name] = tuple(value or ()) if _kind(field) is tuple else value
     return Config(**values)
+
+
+def flags_markdown() -> str:
+    """The README's flag tables, one per option group, generated from the config fields."""
+    from tfft.config import DataOptions, RunOptions, TrainOptions
+
+    parts = []
+    for group in (RunOptions, DataOptions, TrainOptions):
+        rows = ["| flag | default | meaning |", "|---|---|---|"]
+        for field in dataclasses.fields(group):
+            default = field.default
+            shown = "—" if default is None else "(none)" if default == () else str(default)
+            meaning = field.metadata["help"].replace("|", "\\|")
+            rows.append(f"| `--{field.name}` | {shown} | {meaning} |")
+        title = (group.__doc__ or "").strip().splitlines()[0].rstrip(".")
+        parts.append(f"**{title}**\n\n" + "\n".join(rows))
+    return "\n\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":  # python -m tfft.flags: print the README's flag tables
+    print(flags_markdown(), end="")

@@ -44,9 +44,9 @@ def train(cfg: Config) -> dict[str, Any]:
                         callbacks=[keeper, tf.keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
     results["best_epoch"] = None if keeper.best_epoch is None else keeper.best_epoch + 1
     if has_val:
-        results["eval"] = api.evaluate(model, cfg, "validation")
-    if "test" in prepared.features:
-        results["test"] = api.evaluate(model, cfg, "test")
+        outputs = api.split_outputs(model, cfg, "validation")
+        model.info = prepared.task.calibrate(cfg, outputs, prepared.features["validation"], model.info)
+    results.update(_score(model, cfg, prepared))
     results["model_dir"] = save_trained(model, os.path.join(out, "model"))
     results["export"] = api.export(model, cfg)
     results["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
@@ -60,10 +60,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     rundir.claim(cfg)
     console.data_summary(prepared)
     model = api.build_model(cfg)
-    results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
-    for split, key in (("validation", "eval"), ("test", "test")):
-        if split in prepared.features:
-            results[key] = api.evaluate(model, cfg, split)
+    results: dict[str, Any] = {"task": cfg.task, "model": cfg.model, **_score(model, cfg, prepared)}
     return _finish(cfg, results)
 
 
@@ -86,6 +83,22 @@ def export(cfg: Config) -> dict[str, Any]:
     model = api.build_model(cfg)
     rundir.claim(cfg)
     return _finish(cfg, {"task": cfg.task, "model": cfg.model, "export": api.export(model, cfg)})
+
+
+def _score(model: tf.keras.Model, cfg: Config, prepared: Any) -> dict[str, Any]:
+    """Validation and test metrics; the task's reports on validation go beside results.json."""
+    scores: dict[str, Any] = {}
+    for split, key in (("validation", "eval"), ("test", "test")):
+        if split not in prepared.features:
+            continue
+        outputs = api.split_outputs(model, cfg, split)
+        features = prepared.features[split]
+        scores[key] = prepared.task.evaluate(outputs, features, prepared.examples[split], model.info)
+        if split == "validation":
+            for name, report in prepared.task.reports(outputs, features, model.info).items():
+                io.write_json(os.path.join(cfg.output_dir, name), report)
+                console.report(name, report)
+    return scores
 
 
 def save_trained(model: tf.keras.Model, path: str) -> str:

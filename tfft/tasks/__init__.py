@@ -2,10 +2,15 @@
 
 from tfft.tasks.base import Task, TaskInfo
 from tfft.tasks.classification import ClassificationTask
+from tfft.tasks.multilabel import MultiLabelTask
 from tfft.tasks.registry import get_task, names, register
 
 register("imdb", lambda: ClassificationTask(
     "imdb", dataset="imdb", model="bert-base-uncased", default_max_length=512))
 register("classification", lambda: ClassificationTask("classification"))
+register("sem_eval", lambda: MultiLabelTask(
+    "sem_eval", dataset="sem_eval_2018_task_1", dataset_config="subtask5.english", text_column="Tweet",
+    id_column="ID", model="bert-base-uncased", default_max_length=128))
+register("multilabel", lambda: MultiLabelTask("multilabel"))
 
-__all__ = ["ClassificationTask", "Task", "TaskInfo", "get_task", "names", "register"]
+__all__ = ["ClassificationTask", "MultiLabelTask", "Task", "TaskInfo", "get_task", "names", "register"]

@@ -13,6 +13,8 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
 ``postprocess``           raw model outputs -> one prediction per example
 ``serving_signatures``    ``tf.function``s for the SavedModel
 ``predict_examples``      --text / --predict_file -> examples
+``calibrate``             after training: adjust from validation outputs (thresholds)
+``reports``               extra JSON reports (per-label tables)
 ========================  ================================================================
 """
 
@@ -120,6 +122,15 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def predict_examples(self, cfg: "Config") -> "pd.DataFrame":
         """Examples for ``--mode=predict`` from ``--text`` or ``--predict_file``."""
+
+    def calibrate(self, cfg: "Config", outputs: Mapping[str, np.ndarray], features: "Features",
+                  info: TaskInfo) -> TaskInfo:
+        """Post-training adjustment from validation outputs (e.g. tuned thresholds); default: none."""
+        return info
+
+    def reports(self, outputs: Mapping[str, np.ndarray], features: "Features", info: TaskInfo) -> dict[str, Any]:
+        """Extra JSON reports on validation outputs, by file name (e.g. ``per_label.json``)."""
+        return {}
 
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:
         """One console line for a prediction."""

@@ -1,0 +1,12 @@
+"""Rewrites the flag tables in README.md from the config fields (``make readme-flags``)."""
+
+from tfft.flags import flags_markdown
+
+START, END = "**What to run and where to write it**", "## In a notebook"
+
+with open("README.md", encoding="utf-8") as f:
+    text = f.read()
+head, rest = text.split(START, 1)
+tail = rest[rest.index(END):]
+with open("README.md", "w", encoding="utf-8") as f:
+    f.write(head + flags_markdown() + "\n" + tail)
