@@ -28,5 +28,11 @@ test-fast: install
 readme-flags: install
 	$(PY) tools/readme_flags.py
 
+bench: install
+	$(PY) -m benchmarks
+
+bench-quick: install
+	$(PY) -m benchmarks --quick --out .bench-quick
+
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs .pytest_cache .bench-quick

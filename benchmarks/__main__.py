@@ -1,0 +1,51 @@
+"""``python -m benchmarks [--quick] [--only name,...] [--out DIR]``: runs the cases, writes the results.
+
+Example:
+    python -m benchmarks --quick --out /tmp/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+import tfft  # noqa: F401  (before TensorFlow: the Keras 2 API)
+from tfft import _env
+
+from benchmarks import cases_compute, cases_pipeline, cases_train
+from benchmarks.harness import machine, write
+from benchmarks.workloads import Sizes
+
+# Order matters: the pipeline case compares with the training rate the train case measured.
+GROUPS = {"train": cases_train.run, "pipeline": cases_pipeline.run, "compute": cases_compute.run}
+
+
+def main(argv: list[str]) -> int:
+    """Runs the chosen case groups and prints where the results went."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the suite runs, measures nothing")
+    parser.add_argument("--only", default="", help=f"comma-separated groups of {', '.join(GROUPS)}")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = parser.parse_args(argv)
+    chosen = [g for g in args.only.split(",") if g] or list(GROUPS)
+    unknown = sorted(set(chosen) - set(GROUPS))
+    if unknown:
+        parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+    _env.quiet_libraries()
+    sizes, shared, results = Sizes.make(args.quick), {}, []
+    with tempfile.TemporaryDirectory(prefix="tfft-bench-") as root:
+        for group in chosen:
+            print(f"-- {group}", flush=True)
+            for result in GROUPS[group](sizes, root, shared):
+                results.append(result)
+                print(f"{result.name}: ratio {result.ratio:.2f}"
+                      + (f" (target >= {result.target:g})" if result.target else ""), flush=True)
+    paths = write(results, machine(), args.out, args.quick)
+    print("wrote " + " and ".join(paths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,28 @@
+"""The benchmark suite runs end to end at quick sizes (CI keeps it from rotting; nothing is timed here)."""
+
+import json
+
+import pytest
+
+from conftest import run_python
+
+
+@pytest.mark.slow
+def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path):
+    proc = run_python(["-m", "benchmarks", "--quick", "--out", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((tmp_path / "quick-latest.json").read_text())
+    names = {c["name"] for c in data["cases"]}
+    assert {"train_speedup_vs_pad_to_max", "eval_speedup", "pipeline_vs_train", "tokenize_vs_hf",
+            "xla_speedup", "bf16_speedup"} <= names
+    assert any(n.startswith("train_flops_vs_matmul_seq") for n in names)
+    for case in data["cases"]:
+        assert case["ratio"] > 0 and case["a"]["repeats"] >= 2, case
+        assert case["a"]["min"] <= case["a"]["median"] <= case["a"]["max"], case
+    table = (tmp_path / "quick-latest.md").read_text()
+    assert data["machine"]["tensorflow"] in table and "train_speedup_vs_pad_to_max" in table
+
+
+def test_unknown_group_is_a_usage_error(tmp_path):
+    proc = run_python(["-m", "benchmarks", "--only", "nope", "--out", str(tmp_path)])
+    assert proc.returncode == 2 and "unknown group(s) nope" in proc.stderr
