@@ -19,9 +19,10 @@ RELOAD = """
 import json, sys
 import numpy as np
 import tensorflow as tf
+import tensorflow_text  # registers the in-graph tokenizer's ops (TF Serving has them built in)
 path, inputs, out = sys.argv[1:4]
 loaded = tf.saved_model.load(path)
-fn = loaded.signatures["serving_default"]
+fn = loaded.signatures["serve_ids"]
 data = np.load(inputs)
 result = fn(input_ids=tf.constant(data["input_ids"]), attention_mask=tf.constant(data["attention_mask"]))
 np.savez(out, **{k: v.numpy() for k, v in result.items()})
@@ -68,9 +69,13 @@ def test_export_layout_assets_and_signature(exported):
     assert json.load(open(os.path.join(assets, "tfft.json")))["label_names"] == ["negative", "positive"]
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     shown = subprocess.run([cli, "show", "--dir", path, "--tag_set", "serve", "--signature_def",
-                            "serving_default"], capture_output=True, text=True, check=True).stdout
+                            "serve_ids"], capture_output=True, text=True, check=True).stdout
     for expected in ("inputs['input_ids']", "inputs['attention_mask']", "DT_INT32", "shape: (-1, -1)",
-                     "outputs['probabilities']", "outputs['class_id']"):
+                     "outputs['probabilities']", "outputs['class_id']", "outputs['label']"):
+        assert expected in shown, shown
+    shown = subprocess.run([cli, "show", "--dir", path, "--tag_set", "serve", "--signature_def",
+                            "serving_default"], capture_output=True, text=True, check=True).stdout
+    for expected in ("inputs['text']", "DT_STRING", "shape: (-1)", "outputs['label']", "outputs['probabilities']"):
         assert expected in shown, shown
 
 
@@ -96,3 +101,41 @@ def test_a_failed_export_leaves_no_version_directory(exported, monkeypatch):
         tfft.export(model, cfg)
     assert sorted(os.listdir(base)) == before
     assert saved_model.versions(base) == sorted(int(v) for v in before if v.isdigit())
+
+
+def test_warmup_requests_replay_through_the_text_signature_and_grpc_helpers_round_trip(exported):
+    import tensorflow_text  # noqa: F401
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    from tfft.serving import client
+
+    cfg, model, path = exported
+    warmup = os.path.join(path, "assets.extra", "tf_serving_warmup_requests")
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in tf.data.TFRecordDataset(warmup)]
+    assert [len(tf.make_ndarray(log.predict_log.request.inputs["text"])) for log in logs] == [1, 2]
+    request = logs[-1].predict_log.request
+    assert request.model_spec.name == "sentiment" and request.model_spec.signature_name == "serving_default"
+    out = serve(text=tf.constant(tf.make_ndarray(request.inputs["text"])))
+    response = predict_pb2.PredictResponse()
+    for name, value in out.items():
+        response.outputs[name].CopyFrom(tf.make_tensor_proto(value.numpy()))
+    rows = client.parse_grpc(response)
+    assert [r["label"] for r in rows] == [model.info.label_names[int(r["class_id"])] for r in rows]
+    assert all(isinstance(r["label"], str) and abs(sum(r["probabilities"]) - 1) < 1e-5 for r in rows)
+
+
+def test_rest_bodies_and_replies_in_both_formats():
+    from tfft.serving import client
+
+    assert client.rest_url("localhost:8501", "imdb", 3) == "http://localhost:8501/v1/models/imdb/versions/3:predict"
+    assert client.rest_body(["a", "b"]) == {"signature_name": "serving_default",
+                                            "instances": [{"text": "a"}, {"text": "b"}]}
+    assert client.rest_body(["a"], columnar=True) == {"signature_name": "serving_default", "inputs": {"text": ["a"]}}
+    ids = client.rest_body([], signature="serve_ids", inputs={"input_ids": [[101, 102]], "attention_mask": [[1, 1]]})
+    assert ids["instances"] == [{"input_ids": [101, 102], "attention_mask": [1, 1]}]
+    rows = [{"label": "positive", "class_id": 1}, {"label": "negative", "class_id": 0}]
+    assert client.parse_rest({"predictions": rows}) == rows
+    assert client.parse_rest({"outputs": {"label": ["positive", "negative"], "class_id": [1, 0]}}) == rows
+    with pytest.raises(ValueError, match="TF Serving returned an error: bad input"):
+        client.parse_rest({"error": "bad input"})

@@ -134,8 +134,8 @@ def test_tiny_model_learns_emotions_and_export_applies_the_same_thresholds(emoti
     ids = model.tokenizer(texts, padding=True, return_tensors="np")
     np.savez(tmp_path / "in.npz", input_ids=ids["input_ids"].astype(np.int32),
              attention_mask=ids["attention_mask"].astype(np.int32))
-    code = ("import sys, numpy as np, tensorflow as tf\n"
-            "f = tf.saved_model.load(sys.argv[1]).signatures['serving_default']\n"
+    code = ("import sys, numpy as np, tensorflow as tf, tensorflow_text\n"
+            "f = tf.saved_model.load(sys.argv[1]).signatures['serve_ids']\n"
             "d = np.load(sys.argv[2])\n"
             "print(f(input_ids=tf.constant(d['input_ids']), attention_mask=tf.constant(d['attention_mask']))"
             "['multi_hot'].numpy().tolist())")

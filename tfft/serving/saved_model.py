@@ -18,6 +18,7 @@ from typing import Any
 import tensorflow as tf
 
 from tfft.errors import TfftError
+from tfft.serving.text import text_encoder
 
 _VERSION = re.compile(r"^\d+$")
 
@@ -32,25 +33,46 @@ def versions(base: str) -> list[int]:
 def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
     """Saves ``model`` with ``task``'s serving signatures as the next version; returns its path.
 
-    Assets: ``labels.txt`` (class names in id order), ``tfft.json`` (task facts) and the
-    tokenizer files under ``assets/tokenizer/``.
+    Signatures: ``serving_default`` on raw strings (tokenized in-graph; see
+    :mod:`tfft.serving.text`) and ``serve_ids`` on token ids. Assets: ``labels.txt`` (class
+    names in id order), ``tfft.json`` (task facts) and the tokenizer under ``assets/tokenizer/``.
     """
     base = os.path.join(export_dir, name)
     try:
         os.makedirs(base, exist_ok=True)
     except OSError as err:
         raise TfftError(f"--export_dir '{export_dir}' is not writable ({err.strerror}); pass another one.") from None
-    signatures = task.serving_signatures(model, model.info)
+    encoder = text_encoder(model.tokenizer, model.info.max_length)
+    signatures = serving_signatures(model, task, encoder)
     tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=base)
     try:
         root = tf.Module()
         root.weights = list(model.weights)  # track variables only: no Keras layer serialisation
+        root.encoder = encoder
         tf.saved_model.save(root, tmp, signatures=signatures)
         _write_assets(model, os.path.join(tmp, "assets"))
+        default_inputs = tf.nest.flatten(signatures["serving_default"].structured_input_signature)
+        if any(spec.dtype == tf.string for spec in default_inputs):
+            _write_warmup(tmp, name)
         return _publish(tmp, base)
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def serving_signatures(model: Any, task: Any, encoder: Any) -> dict[str, Any]:
+    """The task's token-id signatures plus, when the tokenizer can run in-graph, its raw-text ones.
+
+    ``serving_default`` takes raw strings when the task and tokenizer allow it; otherwise it
+    is the token-id signature. ``serve_ids`` always takes token ids.
+    """
+    ids = dict(task.serving_signatures(model, model.info))
+    if "serve_ids" not in ids and "serving_default" in ids:
+        ids["serve_ids"] = ids["serving_default"]
+    text = task.text_signatures(model, model.info, encoder) if encoder is not None else {}
+    signatures = {**ids, **text}
+    signatures.setdefault("serving_default", ids["serve_ids"])
+    return signatures
 
 
 def _write_assets(model: Any, assets: str) -> None:
@@ -61,6 +83,19 @@ def _write_assets(model: Any, assets: str) -> None:
     with open(os.path.join(assets, "tfft.json"), "w", encoding="utf-8") as f:
         json.dump(info.to_dict(), f, indent=2)
     model.tokenizer.save_pretrained(os.path.join(assets, "tokenizer"))
+
+
+WARMUP_TEXTS = ("This is a warmup request.", "A second, somewhat longer text so that two batch shapes are compiled "
+                                           "before the first real request arrives.")
+
+
+def _write_warmup(path: str, name: str) -> None:
+    """Sample raw-text requests TF Serving replays before it serves a new version."""
+    from tfft.serving.client import write_warmup
+
+    extra = os.path.join(path, "assets.extra")
+    os.makedirs(extra, exist_ok=True)
+    write_warmup(os.path.join(extra, "tf_serving_warmup_requests"), name, list(WARMUP_TEXTS))
 
 
 def _publish(tmp: str, base: str) -> str:

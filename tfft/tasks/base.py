@@ -11,7 +11,8 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
 ``loss`` / ``metrics``    Keras objects for ``compile``
 ``evaluate``              raw model outputs on a split -> named metrics (lower_snake_case)
 ``postprocess``           raw model outputs -> one prediction per example
-``serving_signatures``    ``tf.function``s for the SavedModel
+``serving_signatures``    ``tf.function``s on token ids for the SavedModel
+``text_signatures``       ``tf.function``s on raw text (in-graph tokenization)
 ``predict_examples``      --text / --predict_file -> examples
 ``calibrate``             after training: adjust from validation outputs (thresholds)
 ``reports``               extra JSON reports (per-label tables)
@@ -117,7 +118,14 @@ class Task(abc.ABC):
 
     @abc.abstractmethod
     def serving_signatures(self, model: "tf.keras.Model", info: TaskInfo) -> dict[str, Any]:
-        """Concrete ``tf.function``s for the SavedModel, keyed by signature name."""
+        """Concrete ``tf.function``s on token ids for the SavedModel, keyed by signature name (``serve_ids``)."""
+
+    def text_signatures(self, model: "tf.keras.Model", info: TaskInfo, encoder: Any) -> dict[str, Any]:
+        """Concrete ``tf.function``s on raw strings (``serving_default``), tokenizing in-graph with ``encoder``.
+
+        ``encoder`` is a :class:`tfft.serving.text.TextEncoder`; default: no raw-text signature.
+        """
+        return {}
 
     @abc.abstractmethod
     def predict_examples(self, cfg: "Config") -> "pd.DataFrame":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 import pandas as pd
@@ -103,19 +103,37 @@ class ClassificationTask(Task):
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:
         return f"{prediction['label']} {prediction['probability']:.3f}"
 
+    def serving_head(self, model: Any, info: TaskInfo) -> Callable[..., dict[str, Any]]:
+        """Token ids -> the export's outputs: probabilities, class id and class name."""
+        import tensorflow as tf
+
+        names = tf.constant(list(info.label_names))
+
+        def head(input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
+            logits = model({"input_ids": input_ids, "attention_mask": attention_mask}, training=False)["logits"]
+            probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+            class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+            return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(names, class_id)}
+
+        return head
+
     def serving_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
         import tensorflow as tf
 
+        head = self.serving_head(model, info)
         spec = [tf.TensorSpec([None, None], tf.int32, name=n) for n in self.input_names]
+        return {"serve_ids": tf.function(head, input_signature=spec).get_concrete_function()}
 
-        @tf.function(input_signature=spec)
-        def serve(input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
-            logits = model({"input_ids": input_ids, "attention_mask": attention_mask}, training=False)["logits"]
-            probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
-            return {"probabilities": probabilities,
-                    "class_id": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
+    def text_signatures(self, model: Any, info: TaskInfo, encoder: Any) -> dict[str, Any]:
+        import tensorflow as tf
 
-        return {"serving_default": serve.get_concrete_function()}
+        head = self.serving_head(model, info)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def serve_text(text: tf.Tensor) -> dict[str, tf.Tensor]:
+            return head(**encoder(text))
+
+        return {"serving_default": serve_text.get_concrete_function()}
 
 
 def clean_texts(column: pd.Series, split: str, name: str) -> tuple[pd.Series, list[str]]:

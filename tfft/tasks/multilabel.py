@@ -14,7 +14,7 @@ predict and by the export alike.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 import pandas as pd
@@ -146,20 +146,23 @@ class MultiLabelTask(ClassificationTask):
             return "(no label)"
         return ", ".join(f"{name} {prediction['probabilities'][name]:.2f}" for name in chosen)
 
-    def serving_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
+    def serving_head(self, model: Any, info: TaskInfo) -> Callable[..., dict[str, Any]]:
+        """Token ids -> probabilities, the 0/1 multi-hot at the saved thresholds, and the chosen names."""
         import tensorflow as tf
 
-        spec = [tf.TensorSpec([None, None], tf.int32, name=n) for n in self.input_names]
         thresholds = tf.constant(thresholds_of(info), tf.float32)
+        names = tf.constant(list(info.label_names))
 
-        @tf.function(input_signature=spec)
-        def serve(input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
+        def head(input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
             logits = model({"input_ids": input_ids, "attention_mask": attention_mask}, training=False)["logits"]
             probabilities = tf.sigmoid(tf.cast(logits, tf.float32))
-            return {"probabilities": probabilities,
-                    "multi_hot": tf.cast(probabilities >= thresholds, tf.int32)}
+            chosen = probabilities >= thresholds
+            picked = tf.where(chosen, tf.broadcast_to(names, tf.shape(chosen)), "")
+            joined = tf.strings.reduce_join(picked, axis=-1, separator=",")
+            return {"probabilities": probabilities, "multi_hot": tf.cast(chosen, tf.int32),
+                    "labels": tf.strings.regex_replace(tf.strings.regex_replace(joined, ",+", ","), "^,|,$", "")}
 
-        return {"serving_default": serve.get_concrete_function()}
+        return head
 
 
 def thresholds_of(info: TaskInfo) -> np.ndarray:

@@ -1,0 +1,110 @@
+"""In-graph tokenization for raw-text signatures: the HF fast tokenizer's ids, inside the SavedModel.
+
+A BERT WordPiece tokenizer (``BertTokenizerFast``: BERT, DistilBERT, MiniLM, ...) is
+rebuilt from its ``tokenizer.json`` with tensorflow-text ops. tensorflow-text's own BERT
+normaliser folds case with NFKC (``ﬁ`` -> ``fi``, ``ß`` -> ``ss``, full-width letters to
+ASCII), which Hugging Face does not, so the normalisation is spelled out here with the
+exact steps of the ``tokenizers`` BertNormalizer:
+
+1. clean text: ``\\t \\n \\r`` become spaces, other control/format characters (Unicode C*)
+   and U+FFFD are removed, Unicode spaces become " ";
+2. spaces around CJK ideographs, so each is a word;
+3. (uncased) NFD and removal of combining marks (accents), then lowercasing;
+
+then tensorflow-text's FastWordpiece splits on whitespace and punctuation and applies
+WordPiece with the same vocabulary, ``##`` prefix and [UNK]. The parity test runs the
+two over cased, accented, punctuated, CJK, emoji, over-long and empty texts. One known
+difference: a word becomes [UNK] past ``max_input_chars_per_word`` (100) characters in
+Hugging Face but 100 *bytes* here, so a word of 51-100 non-ASCII letters differs.
+
+TF Serving's model server includes the tensorflow-text ops; a Python process loading the
+export needs ``import tensorflow_text`` first.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import tensorflow as tf
+
+# Ranges of tokenizers' BertNormalizer ``is_chinese_char`` (CJK Unified Ideographs and extensions).
+_CJK = ("[\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{20000}-\\x{2A6DF}\\x{2A700}-\\x{2B73F}"
+        "\\x{2B740}-\\x{2B81F}\\x{2B820}-\\x{2CEAF}\\x{F900}-\\x{FAFF}\\x{2F800}-\\x{2FA1F}]")
+
+
+def wordpiece_spec(tokenizer: Any) -> Optional[dict[str, Any]]:
+    """The normaliser flags and WordPiece settings of a BERT-style fast tokenizer, or None."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    spec = json.loads(backend.to_str())
+    normalizer, model = spec.get("normalizer") or {}, spec.get("model") or {}
+    if normalizer.get("type") != "BertNormalizer" or model.get("type") != "WordPiece":
+        return None
+    lowercase = bool(normalizer.get("lowercase", True))
+    strip = normalizer.get("strip_accents")
+    return {"clean_text": bool(normalizer.get("clean_text", True)),
+            "chinese": bool(normalizer.get("handle_chinese_chars", True)),
+            "strip_accents": lowercase if strip is None else bool(strip), "lowercase": lowercase,
+            "prefix": model.get("continuing_subword_prefix", "##"), "unk": model.get("unk_token", "[UNK]"),
+            "max_chars": int(model.get("max_input_chars_per_word", 100))}
+
+
+class TextEncoder(tf.Module):
+    """Strings ``[batch]`` -> ``input_ids`` / ``attention_mask`` int32 ``[batch, longest]``, as the HF tokenizer gives."""
+
+    def __init__(self, tokenizer: Any, max_length: int, spec: dict[str, Any]) -> None:
+        super().__init__(name="text_encoder")
+        import tensorflow_text as tf_text
+
+        vocab = [token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
+        self.spec = spec
+        self.max_length = int(max_length)
+        self.cls_id, self.sep_id = int(tokenizer.cls_token_id), int(tokenizer.sep_token_id)
+        self.pad_id = int(tokenizer.pad_token_id or 0)
+        self.wordpiece = tf_text.FastBertTokenizer(
+            vocab, suffix_indicator=spec["prefix"], unknown_token=spec["unk"], max_bytes_per_word=spec["max_chars"],
+            token_out_type=tf.int32, lower_case_nfd_strip_accents=False)
+
+    def normalize(self, texts: tf.Tensor) -> tf.Tensor:
+        """The BertNormalizer steps (see the module docstring)."""
+        import tensorflow_text as tf_text
+
+        spec = self.spec
+        if spec["clean_text"]:
+            texts = tf.strings.regex_replace(texts, "[\\t\\n\\r]", " ")
+            texts = tf.strings.regex_replace(texts, "[\\p{C}\\x{FFFD}]", "")
+            texts = tf.strings.regex_replace(texts, "[\\p{Zs}\\x{2028}\\x{2029}]", " ")
+        if spec["chinese"]:
+            texts = tf.strings.regex_replace(texts, _CJK, " \\0 ")
+        if spec["strip_accents"]:
+            texts = tf.strings.regex_replace(tf_text.normalize_utf8(texts, "NFD"), "\\p{Mn}", "")
+        if spec["lowercase"]:
+            texts = tf.strings.lower(texts, encoding="utf-8")
+        return texts
+
+    def token_ids(self, texts: tf.Tensor, limit: int) -> tf.RaggedTensor:
+        """WordPiece ids of each text without special tokens, cut to ``limit`` tokens."""
+        pieces = self.wordpiece.tokenize(self.normalize(texts))  # [batch, (words), (pieces)] or [batch, (pieces)]
+        return pieces.merge_dims(1, -1)[:, :limit]
+
+    def __call__(self, texts: tf.Tensor) -> dict[str, tf.Tensor]:
+        """``[CLS] text [SEP]`` ids padded to the batch's longest, with the attention mask."""
+        ids = self.token_ids(texts, self.max_length - 2)
+        batch = ids.nrows()
+        ids = tf.concat([tf.fill([batch, 1], self.cls_id), ids, tf.fill([batch, 1], self.sep_id)], axis=1)
+        return {"input_ids": ids.to_tensor(default_value=self.pad_id),
+                "attention_mask": tf.ones_like(ids).to_tensor(default_value=0)}
+
+
+def text_encoder(tokenizer: Any, max_length: int) -> Optional[TextEncoder]:
+    """An in-graph encoder matching ``tokenizer``, or None when it is not a BERT WordPiece tokenizer."""
+    spec = wordpiece_spec(tokenizer)
+    if spec is None:
+        return None
+    try:
+        import tensorflow_text  # noqa: F401
+    except ImportError:
+        return None
+    return TextEncoder(tokenizer, max_length, spec)
