@@ -17,11 +17,12 @@ def data_summary(prepared: Any) -> None:
         print(f"Note: {note}")
     for split, features in prepared.features.items():
         lengths = features.lengths()
-        # QA cuts long contexts into several windows: say how many features the examples became
-        count = f", {len(features)} windows" if len(features) != len(prepared.examples[split]) else ""
+        full = int((lengths >= prepared.info.max_length).sum())
+        # QA cuts long contexts into several windows instead of truncating them
+        windowed = len(features) != len(prepared.examples[split])
+        cut = f"{len(features)} windows, {full} full" if windowed else f"truncated at {prepared.info.max_length}: {full}"
         if len(lengths):
-            print(f"Tokens ({split}{count}): median {int(np.median(lengths))}, max {int(lengths.max())}, "
-                  f"truncated at {prepared.info.max_length}: {int((lengths >= prepared.info.max_length).sum())}")
+            print(f"Tokens ({split}): median {int(np.median(lengths))}, max {int(lengths.max())}, {cut}")
 
 
 def model_summary(model: Any, cfg: Any, global_batch: int) -> None:

@@ -53,6 +53,13 @@ class Ragged:
         """Row ``i`` as an array."""
         return self.values[self.row_splits[i]:self.row_splits[i + 1]]
 
+    def to_dense(self, fill: int = 0) -> np.ndarray:
+        """``[rows, longest row]`` int32, each row padded at its end with ``fill``."""
+        lengths = self.lengths()
+        out = np.full((len(self), int(lengths.max(initial=0))), fill, dtype=np.int32)
+        out[np.arange(out.shape[1]) < lengths[:, None]] = self.values  # row-major: rows in order
+        return out
+
     def take(self, index: np.ndarray) -> "Ragged":
         """Rows at ``index``, in that order."""
         return Ragged.from_lists([self.row(int(i)) for i in index])
