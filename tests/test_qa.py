@@ -1,5 +1,4 @@
-"""Extractive QA: windows and labels, decoding on hand-made logits, data layouts, bad input,
-and (slow) a tiny model that learns a synthetic task, its export and the predict CLI."""
+"""Extractive QA: windows and labels, decoding on hand-made logits, data layouts, bad input."""
 
 import json
 import random
@@ -11,59 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tfft
-from conftest import FILLER, NEGATIVE, POSITIVE, run_python, write_csv
+from conftest import write_csv
+from qa_data import QUESTION, as_examples, qa_row, qa_rows, write_jsonl, write_squad_json
 from tfft.data.features import Features, Ragged
 from tfft.data.prepare import prepare
 from tfft.errors import TfftError
 from tfft.models.loading import load_tokenizer
 from tfft.tasks.qa_decode import DecodeOptions, decode
 from tfft.tasks.qa_features import window_features
-
-SPAN_WORDS = POSITIVE + NEGATIVE  # the answer: the run of sentiment words in a context of filler
-QUESTION = "what is it ?"
-
-
-def qa_row(rng: random.Random, qid: str, words: int = 45) -> dict:
-    """A context of filler words with one run of 1-3 sentiment words, which is the answer."""
-    filler = rng.choices(FILLER, k=words)
-    at = rng.randint(0, len(filler))
-    answer = " ".join(rng.sample(SPAN_WORDS, rng.randint(1, 3)))
-    before = " ".join(filler[:at])
-    context = " ".join(p for p in (before, answer, " ".join(filler[at:])) if p)
-    return {"id": qid, "question": QUESTION, "context": context,
-            "answers": {"text": [answer], "answer_start": [len(before) + 1 if before else 0]}}
-
-
-def qa_rows(n: int, seed: int, words: tuple[int, int] = (30, 60)) -> list[dict]:
-    rng = random.Random(seed)
-    return [qa_row(rng, f"q{seed}-{i}", rng.randint(*words)) for i in range(n)]
-
-
-def write_jsonl(path, rows) -> str:
-    with open(path, "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(r) + "\n" for r in rows)
-    return str(path)
-
-
-def write_squad_json(path, rows, impossible=()) -> str:
-    """The official nested layout, one paragraph per question; ids in ``impossible`` get no answer."""
-    articles = []
-    for r in rows:
-        no_answer = r["id"] in impossible
-        answers = [] if no_answer else [{"text": t, "answer_start": s}
-                                        for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])]
-        qa = {"id": r["id"], "question": r["question"], "answers": answers, "is_impossible": no_answer,
-              "plausible_answers": [{"text": "the", "answer_start": 0}] if no_answer else []}
-        articles.append({"title": "t", "paragraphs": [{"context": r["context"], "qas": [qa]}]})
-    path.write_text(json.dumps({"version": "v2.0", "data": articles}))
-    return str(path)
-
-
-def as_examples(rows) -> pd.DataFrame:
-    return pd.DataFrame({"id": [r["id"] for r in rows], "question": [r["question"] for r in rows],
-                         "context": [r["context"] for r in rows],
-                         "answer_texts": [r["answers"]["text"] for r in rows],
-                         "answer_starts": [r["answers"]["answer_start"] for r in rows]})
 
 
 @pytest.fixture(scope="module")
@@ -272,73 +226,3 @@ def test_predict_input_needs_a_context_per_question_or_one_for_all(qa_config):
         task.predict_examples(cfg)
     shared = task.predict_examples(cfg.replace(context=("one",)))
     assert shared["context"].tolist() == ["one", "one"] and shared["text"].tolist() == ["a ?", "b ?"]
-
-
-# -- a tiny model learns; export and CLI ---------------------------------------------------
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, tiny_model_dir):
-    """One training run on the synthetic task (train: official JSON, validation: JSON Lines,
-    test: CSV), shared by the tests below. Contexts of 30-60 words need 2-4 windows of 32 tokens."""
-    tmp = tmp_path_factory.mktemp("qa")
-    test_rows = qa_rows(100, 3)
-    cfg = tfft.Config(
-        task="qa", model=tiny_model_dir, train_file=write_squad_json(tmp / "train.json", qa_rows(600, 1)),
-        validation_file=write_jsonl(tmp / "validation.jsonl", qa_rows(100, 2)),
-        test_file=write_csv(str(tmp / "test.csv"), [(r["id"], r["question"], r["context"], json.dumps(r["answers"]))
-                                                    for r in test_rows], header=("id", "question", "context", "answers")),
-        max_length=32, doc_stride=8, batch_size=32, epochs=14, learning_rate=5e-3, output_dir=str(tmp / "run"),
-        export_dir=str(tmp / "exports"), cache_dir=str(tmp / "cache"), seed=0)
-    return cfg, tfft.run(cfg)
-
-
-@pytest.mark.slow
-def test_tiny_model_learns_to_find_the_span_across_windows(trained):
-    cfg, results = trained
-    assert results["test"]["exact_match"] >= 90, results["test"]
-    assert results["baseline"]["test"]["exact_match"] < 30
-    assert set(results["eval"]) == {"exact_match", "f1"}
-    predictions = json.load(open(f"{cfg.output_dir}/predictions.json"))
-    nbest = json.load(open(f"{cfg.output_dir}/nbest_predictions.json"))
-    assert len(predictions) == len(nbest) == 100 and set(predictions) == set(nbest)
-    first = next(iter(nbest.values()))[0]
-    assert set(first) == {"text", "probability", "start_logit", "end_logit", "answer_start"}
-
-
-@pytest.mark.slow
-def test_export_serves_the_same_logits_in_a_tensorflow_only_process(trained, tmp_path):
-    from tfft.serving.qa_client import QAClient
-
-    cfg, results = trained
-    client = QAClient(results["export"])
-    rows = qa_rows(3, 9, words=(10, 90))  # one context short, others several windows long
-    inputs, windows = client.encode([r["question"] for r in rows], [r["context"] for r in rows])
-    np.savez(tmp_path / "in.npz", **inputs)
-    code = ("import sys, numpy as np, tensorflow as tf\n"
-            "serve = tf.saved_model.load(sys.argv[1]).signatures['serving_default']\n"
-            "out = serve(**{k: tf.constant(v) for k, v in np.load(sys.argv[2]).items()})\n"
-            "np.savez(sys.argv[3], **{k: v.numpy() for k, v in out.items()})\n"
-            "print(sorted(m for m in ('transformers', 'tfft') if m in sys.modules))")
-    proc = run_python(["-c", code, results["export"], str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
-                      env={"TF_USE_LEGACY_KERAS": ""})
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip().splitlines()[-1] == "[]"
-    served = np.load(tmp_path / "out.npz")
-    model = tfft.build_model(cfg.replace(mode="predict", model=results["model_dir"], question=("x",),
-                                         context=("y",), train_file=None, validation_file=None, test_file=None))
-    expected = model(inputs, training=False)["span_logits"].numpy()
-    np.testing.assert_allclose(served["start_logits"], expected[:, 0], atol=1e-5)
-    np.testing.assert_allclose(served["end_logits"], expected[:, 1], atol=1e-5)
-    answers = client.answers(served["start_logits"], served["end_logits"], windows)
-    assert [a["answer"] for a in answers] == [r["answers"]["text"][0] for r in rows]
-
-
-@pytest.mark.slow
-def test_cli_predict_answers_from_a_context_many_windows_long(trained):
-    _, results = trained
-    row = qa_row(random.Random(11), "long", words=250)  # ~250 tokens: 17 windows of 32
-    answer, start = row["answers"]["text"][0], row["answers"]["answer_start"][0]
-    proc = run_python(["-m", "tfft.main", "--task=qa", f"--model={results['model_dir']}", "--mode=predict",
-                       f"--question={QUESTION}", f"--context={row['context']}"])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(ln for ln in proc.stdout.splitlines() if ln.endswith(f"\t{QUESTION}"))
-    assert line.startswith(f"{answer} 0.") and f"[{start}:{start + len(answer)}]" in line, line
