@@ -226,3 +226,57 @@ def test_predict_input_needs_a_context_per_question_or_one_for_all(qa_config):
         task.predict_examples(cfg)
     shared = task.predict_examples(cfg.replace(context=("one",)))
     assert shared["context"].tolist() == ["one", "one"] and shared["text"].tolist() == ["a ?", "b ?"]
+
+
+def test_answers_parse_from_every_form_they_arrive_in():
+    from tfft.data.squad import parse_answers
+
+    expected = (["Paris", "the city"], [5, 0])
+    assert parse_answers({"text": np.array(["Paris", "the city"]), "answer_start": np.array([5, 0])}, "x") == expected
+    assert parse_answers('{"text": ["Paris", "the city"], "answer_start": [5, 0]}', "x") == expected
+    assert parse_answers([{"text": "Paris", "answer_start": 5}, {"text": "the city", "answer_start": 0}], "x") == expected
+    assert parse_answers(None, "x") == parse_answers("", "x") == parse_answers(float("nan"), "x") == ([], [])
+    with pytest.raises(TfftError, match="row 3: answers have 2 texts but 1 answer_start values"):
+        parse_answers({"text": ["a", "b"], "answer_start": [1]}, "row 3")
+
+
+def test_left_padding_tokenizers_put_the_context_first_and_still_label_the_answer(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    left = AutoTokenizer.from_pretrained(tiny_model_dir, padding_side="left")
+    rows = qa_rows(8, 4)
+    features = window_features(left, as_examples(rows), max_length=24, doc_stride=5)
+    assert features.extras["offset_start"].row(0)[1] == 0  # [CLS] then the context's first token
+    labelled = 0
+    for w, row in enumerate(features.example_index):
+        start, end = features.labels[w]
+        if start:
+            span = rows[row]["context"][features.extras["offset_start"].row(w)[start]:
+                                        features.extras["offset_end"].row(w)[end]]
+            assert span == rows[row]["answers"]["text"][0]
+            labelled += 1
+    assert labelled >= len(rows)
+
+
+def test_a_model_without_token_type_ids_gets_and_serves_none(tmp_path, qa_config):
+    from transformers import DistilBertConfig, DistilBertTokenizerFast, TFDistilBertModel
+
+    from conftest import write_vocab
+    from tfft.tasks import get_task
+
+    path = str(tmp_path / "distil")
+    tokenizer = DistilBertTokenizerFast(vocab_file=write_vocab(str(tmp_path / "vocab.txt")))
+    model = TFDistilBertModel(DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=16, n_layers=1, n_heads=2,
+                                               hidden_dim=32, max_position_embeddings=64))
+    model(model.dummy_inputs)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    cfg = qa_config(qa_rows(20, 1), model=path)
+    assert list(prepare(cfg).features["train"].inputs) == ["input_ids"]
+    keras_model = tfft.build_model(cfg)
+    assert sorted(keras_model.input) == ["attention_mask", "input_ids"]
+    signature = get_task("qa").serving_signatures(keras_model, keras_model.info)["serving_default"]
+    assert sorted(signature.structured_input_signature[0][0]) == ["attention_mask", "input_ids"]
+    logits = tfft.api.split_outputs(keras_model, cfg, "validation")["span_logits"]
+    assert logits.shape[:2] == (len(prepare(cfg).features["validation"]), 2)
+

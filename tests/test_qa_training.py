@@ -78,3 +78,13 @@ def test_cli_predict_answers_from_a_context_many_windows_long(trained):
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(ln for ln in proc.stdout.splitlines() if ln.endswith(f"\t{QUESTION}"))
     assert line.startswith(f"{answer} 0.") and f"[{start}:{start + len(answer)}]" in line, line
+
+
+def test_cli_predict_input_errors_are_one_line(trained):
+    _, results = trained
+    proc = run_python(["-m", "tfft.main", "--task=qa", f"--model={results['model_dir']}", "--mode=predict",
+                       "--question=a ?", "--question=b ?", "--context=x", "--context=y", "--context=z"])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")] == [
+        "error: --mode=predict got 2 --question and 3 --context; pass one --context for all questions, "
+        "or one per question."]

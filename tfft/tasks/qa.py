@@ -134,6 +134,8 @@ class QuestionAnsweringTask(Task):
                 examples: Optional[pd.DataFrame] = None) -> dict[str, Any]:
         """``predictions.json`` ({id: answer}), ``nbest_predictions.json`` ({id: [entries]}) and,
         for v2.0, ``null_odds.json`` ({id: no-answer score}), as the official tools read them."""
+        if examples is None:
+            return {}
         predictions = self.postprocess(outputs, features, examples, info)
         ids = examples["id"].tolist()
         files = {"predictions.json": {q: p["answer"] for q, p in zip(ids, predictions)},
