@@ -32,6 +32,8 @@ from tfft.tasks import TaskInfo
 from tfft.training.optimizer import make_optimizer
 from tfft.training.strategy import get_strategy, set_precision
 
+PAD_OUTPUT = -1e9  # fill for per-token outputs beyond a batch's padded width
+
 
 def global_batch(cfg: Config, per_replica: int) -> int:
     """Per-replica batch times the replicas of the run's strategy."""
@@ -71,7 +73,7 @@ def model_info(cfg: Config) -> tuple[Any, str, Any, TaskInfo]:
         return prepared.task, prepared.model_dir, prepared.tokenizer, prepared.info
     task, model_dir, tokenizer, saved, max_length = load_model_context(cfg)
     info = TaskInfo.from_dict(saved) if saved else task.data_info(cfg, None)
-    return task, model_dir, tokenizer, dataclasses.replace(info, max_length=max_length)
+    return task, model_dir, tokenizer, task.update_info(cfg, dataclasses.replace(info, max_length=max_length))
 
 
 def build_model(cfg: Config) -> tf.keras.Model:
@@ -92,13 +94,30 @@ def build_model(cfg: Config) -> tf.keras.Model:
     return model
 
 
-def outputs(model: tf.keras.Model, cfg: Config, features: Features) -> dict[str, np.ndarray]:
-    """Raw model outputs for every feature, in order."""
+def outputs(model: tf.keras.Model, cfg: Config, features: Features,
+            fill: float = PAD_OUTPUT) -> dict[str, np.ndarray]:
+    """Raw model outputs for every feature, in order.
+
+    Batches are padded only to their longest feature, so per-token outputs (QA span logits)
+    differ in width between batches; they are padded with ``fill`` to the widest batch,
+    where a logit of -1e9 gets no probability mass and never wins an argmax.
+    """
     ds = make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
-                      pad_values=pad_values(model.tokenizer),
-                      with_labels=False)
-    result = model.predict(ds, verbose=0)
-    return {k: np.asarray(v) for k, v in result.items()}
+                      pad_values=pad_values(model.tokenizer), with_labels=False)
+    batches = [model.predict_on_batch(batch) for batch in ds]
+    if not batches:
+        return {name: np.zeros((0,), np.float32) for name in model.output_names}
+    return {name: concat_padded([np.asarray(b[name]) for b in batches], fill) for name in batches[0]}
+
+
+def concat_padded(arrays: Sequence[np.ndarray], fill: float) -> np.ndarray:
+    """Concatenates along axis 0, padding every other axis with ``fill`` to its largest size."""
+    shape = np.max([a.shape for a in arrays], axis=0)
+    if all(a.shape[1:] == tuple(shape[1:]) for a in arrays):
+        return np.concatenate(arrays)
+    padded = [np.pad(a, [(0, 0)] + [(0, int(m) - n) for m, n in zip(shape[1:], a.shape[1:])],
+                     constant_values=fill) for a in arrays]
+    return np.concatenate(padded)
 
 
 def split_outputs(model: tf.keras.Model, cfg: Config, split: str) -> dict[str, np.ndarray]:

@@ -91,7 +91,30 @@ class TrainOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Config(RunOptions, DataOptions, TrainOptions):
+class QAOptions:
+    """Extractive question answering (SQuAD)."""
+
+    question_column: Optional[str] = opt(None, "QA: column holding the question.")
+    context_column: Optional[str] = opt(None, "QA: column holding the context paragraph.")
+    answers_column: Optional[str] = opt(None, "QA: column of answers {text: [...], answer_start: [...]} (JSON in CSV).")
+    version_2_with_negative: Optional[bool] = opt(None, "QA: questions may have no answer (SQuAD v2.0). Default: "
+                                                        "the task's (squad_v2: true).")
+    doc_stride: Optional[int] = opt(None, "QA: tokens shared by consecutive windows of a context longer than "
+                                          "max_length. Default: the task's (128).")
+    n_best_size: int = opt(20, "QA: candidate start and end tokens per window, and answers kept per question.")
+    max_answer_length: int = opt(30, "QA: longest answer, in tokens.")
+    null_score_diff_threshold: float = opt(0.0, "QA v2: answer nothing when the no-answer score beats the best "
+                                                "span's by more than this.")
+    strict: bool = opt(False, "QA: stop at an answer whose answer_start does not point at its text (default: "
+                              "skip such training questions with a note).")
+    question: tuple[str, ...] = opt((), "QA: question to answer in --mode=predict (repeatable; with --context).",
+                                    multi=True)
+    context: tuple[str, ...] = opt((), "QA: context for --question (one for all questions, or one per question).",
+                                   multi=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(RunOptions, DataOptions, TrainOptions, QAOptions):
     """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work."""
 
     def __post_init__(self) -> None:
@@ -110,7 +133,8 @@ class Config(RunOptions, DataOptions, TrainOptions):
             object.__setattr__(self, "eval_batch_size", 2 * self.batch_size)
         for name in ("label_names", "label_columns"):
             object.__setattr__(self, name, tuple(str(n) for n in getattr(self, name)))
-        object.__setattr__(self, "text", tuple(self.text))
+        for name in ("text", "question", "context"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
         self._check()
 
     def _has_files(self) -> bool:
@@ -121,9 +145,9 @@ class Config(RunOptions, DataOptions, TrainOptions):
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
         _check_choice("label_weights", self.label_weights, ("none", "auto"))
-        for name in ("batch_size", "epochs", "eval_batch_size"):
+        for name in ("batch_size", "epochs", "eval_batch_size", "n_best_size", "max_answer_length"):
             _check_positive(name, getattr(self, name))
-        for name in ("max_length", "max_train_samples", "max_eval_samples"):
+        for name in ("max_length", "max_train_samples", "max_eval_samples", "doc_stride"):
             if getattr(self, name) is not None:
                 _check_positive(name, getattr(self, name))
         if self.learning_rate <= 0:
@@ -140,8 +164,9 @@ class Config(RunOptions, DataOptions, TrainOptions):
             raise TfftError(f"No model given for task '{self.task}'; pass --model=<hub id or local dir>.")
         if self.mode == "train" and not (self.train_file or self.dataset):
             raise TfftError("--mode=train needs data: pass --train_file=<csv/jsonl/parquet> or --dataset=<hf name>.")
-        if self.mode == "predict" and not (self.text or self.predict_file):
-            raise TfftError('--mode=predict needs input: pass --text="..." (repeatable) or --predict_file=<file>.')
+        if self.mode == "predict" and not (self.text or self.predict_file or self.question):
+            raise TfftError('--mode=predict needs input: pass --text="..." (repeatable) or --predict_file=<file> '
+                            '(question answering: --question="..." --context="...").')
 
     def replace(self, **changes: Any) -> "Config":
         """A copy with some fields changed (validated again)."""

@@ -17,9 +17,12 @@ def data_summary(prepared: Any) -> None:
         print(f"Note: {note}")
     for split, features in prepared.features.items():
         lengths = features.lengths()
+        full = int((lengths >= prepared.info.max_length).sum())
+        # QA cuts long contexts into several windows instead of truncating them
+        windowed = len(features) != len(prepared.examples[split])
+        cut = f"{len(features)} windows, {full} full" if windowed else f"truncated at {prepared.info.max_length}: {full}"
         if len(lengths):
-            print(f"Tokens ({split}): median {int(np.median(lengths))}, max {int(lengths.max())}, "
-                  f"truncated at {prepared.info.max_length}: {int((lengths >= prepared.info.max_length).sum())}")
+            print(f"Tokens ({split}): median {int(np.median(lengths))}, max {int(lengths.max())}, {cut}")
 
 
 def model_summary(model: Any, cfg: Any, global_batch: int) -> None:
@@ -32,9 +35,13 @@ def model_summary(model: Any, cfg: Any, global_batch: int) -> None:
           f"{global_batch // cfg.batch_size} replicas, strategy {cfg.strategy}), lr {cfg.learning_rate:g}")
 
 
-def report(name: str, table: dict[str, Any]) -> None:
-    """A per-label table (rows: labels; columns: the label's metrics)."""
+def report(name: str, table: dict[str, Any], path: str = "") -> None:
+    """A per-label table (rows: labels; columns: the label's metrics); other reports
+    (one prediction per question, ...) are too long to print and are only named."""
     if not table:
+        return
+    if not all(isinstance(row, dict) for row in table.values()):
+        print(f"Wrote {path or name} ({len(table)} entries)")
         return
     columns = list(next(iter(table.values())))
     width = max(len(label) for label in table)

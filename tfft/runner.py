@@ -95,9 +95,10 @@ def _score(model: tf.keras.Model, cfg: Config, prepared: Any) -> dict[str, Any]:
         features = prepared.features[split]
         scores[key] = prepared.task.evaluate(outputs, features, prepared.examples[split], model.info)
         if split == "validation":
-            for name, report in prepared.task.reports(outputs, features, model.info).items():
+            reports = prepared.task.reports(outputs, features, model.info, examples=prepared.examples[split])
+            for name, report in reports.items():
                 io.write_json(os.path.join(cfg.output_dir, name), report)
-                console.report(name, report)
+                console.report(name, report, os.path.join(cfg.output_dir, name))
     return scores
 
 

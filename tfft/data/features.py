@@ -53,6 +53,13 @@ class Ragged:
         """Row ``i`` as an array."""
         return self.values[self.row_splits[i]:self.row_splits[i + 1]]
 
+    def to_dense(self, fill: int = 0) -> np.ndarray:
+        """``[rows, longest row]`` int32, each row padded at its end with ``fill``."""
+        lengths = self.lengths()
+        out = np.full((len(self), int(lengths.max(initial=0))), fill, dtype=np.int32)
+        out[np.arange(out.shape[1]) < lengths[:, None]] = self.values  # row-major: rows in order
+        return out
+
     def take(self, index: np.ndarray) -> "Ragged":
         """Rows at ``index``, in that order."""
         return Ragged.from_lists([self.row(int(i)) for i in index])
@@ -96,11 +103,19 @@ def fingerprint(*parts: Any) -> str:
     return h.hexdigest()[:24]
 
 
-def save(features: Features, path: str) -> None:
-    """Writes ragged inputs and array labels to ``path`` (.npz), atomically."""
-    arrays: dict[str, np.ndarray] = {}
-    for name, r in features.inputs.items():
-        arrays[f"in/{name}/values"], arrays[f"in/{name}/splits"] = r.values, r.row_splits
+def save(features: Features, path: str, n_examples: int) -> None:
+    """Writes ragged inputs, array labels and array / ragged extras to ``path`` (.npz), atomically.
+
+    ``n_examples`` (the rows the features were made from) is stored so a reader can tell a
+    stale entry from a good one even when one example gave several features.
+    """
+    arrays: dict[str, np.ndarray] = {"n_examples": np.asarray(n_examples, np.int64)}
+    for prefix, group in (("in", features.inputs), ("extra", features.extras)):
+        for name, value in group.items():
+            if isinstance(value, Ragged):
+                arrays[f"{prefix}/{name}/values"], arrays[f"{prefix}/{name}/splits"] = value.values, value.row_splits
+            else:
+                arrays[f"{prefix}/{name}"] = np.asarray(value)
     if isinstance(features.labels, np.ndarray):
         arrays["labels"] = features.labels
     if features.example_index is not None:
@@ -111,14 +126,24 @@ def save(features: Features, path: str) -> None:
     os.replace(tmp, path)
 
 
-def load(path: str) -> Features:
-    """Reads what :func:`save` wrote."""
+def load(path: str) -> tuple[Features, int]:
+    """Reads what :func:`save` wrote: the features and the number of examples they came from."""
     with np.load(path) as data:
-        names = sorted({k.split("/")[1] for k in data.files if k.startswith("in/")})
-        inputs = {n: Ragged(data[f"in/{n}/values"], data[f"in/{n}/splits"]) for n in names}
+        groups: dict[str, dict[str, Any]] = {"in": {}, "extra": {}}
+        for key in data.files:
+            prefix, _, rest = key.partition("/")
+            if prefix not in groups:
+                continue
+            name, _, part = rest.partition("/")
+            if not part:
+                groups[prefix][name] = data[key]
+            elif part == "values":
+                groups[prefix][name] = Ragged(data[key], data[f"{prefix}/{name}/splits"])
         labels = data["labels"] if "labels" in data.files else None
         index = data["example_index"] if "example_index" in data.files else None
-    return Features(inputs=inputs, labels=labels, example_index=index)
+        n_examples = int(data["n_examples"]) if "n_examples" in data.files else -1
+    inputs = dict(sorted(groups["in"].items()))
+    return Features(inputs=inputs, labels=labels, example_index=index, extras=groups["extra"]), n_examples
 
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:

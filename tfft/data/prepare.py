@@ -72,7 +72,7 @@ def prepare(cfg: Any) -> Prepared:
     if declared_names:
         first.attrs["label_names"] = declared_names
     info = TaskInfo.from_dict(saved) if saved is not None else task.data_info(cfg, first)
-    info = dataclasses.replace(info, max_length=max_length)
+    info = task.update_info(cfg, dataclasses.replace(info, max_length=max_length))
     examples, notes = {}, []
     for split in SPLITS:
         if raw[split] is not None:
@@ -112,15 +112,14 @@ def cached_features(cfg: Any, task: Task, info: TaskInfo, tokenizer: Any, tokeni
     path = os.path.join(cfg.cache_root(), "features", f"{key}.npz")
     if os.path.exists(path):
         try:
-            cached = feats.load(path)
-            if len(cached) == len(examples):
+            cached, n_examples = feats.load(path)
+            if n_examples == len(examples):
                 return cached
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache entry: rebuild it below
     result = task.featurize(cfg, examples, tokenizer, info)
-    if not result.extras:  # extras (offsets, ...) are not cached; rebuild those each time
-        try:
-            feats.save(result, path)
-        except OSError:
-            pass  # a read-only cache directory only costs speed
+    try:
+        feats.save(result, path, len(examples))
+    except OSError:
+        pass  # a read-only cache directory only costs speed
     return result

@@ -43,8 +43,10 @@ def read_table(path: str, flag: str = "file") -> pd.DataFrame:
 
 
 def _read_json(path: str) -> pd.DataFrame:
-    """A .json file: a list of records, {"data": [records]}, or JSON Lines."""
+    """A .json file: a list of records, {"data": [records]}, official SQuAD, or JSON Lines."""
     import json
+
+    from tfft.data.squad import flatten_squad, is_squad_json
 
     with open(path, encoding="utf-8-sig") as f:
         text = f.read()
@@ -56,7 +58,7 @@ def _read_json(path: str) -> pd.DataFrame:
         data = data["data"] if isinstance(data.get("data"), list) else [data]
     if not isinstance(data, list):
         raise ValueError("expected a list of records, an object with a 'data' list, or JSON Lines")
-    return pd.DataFrame.from_records(data)
+    return pd.DataFrame.from_records(flatten_squad(data) if is_squad_json(data) else data)
 
 
 def load_raw_splits(cfg: Any) -> tuple[dict[str, Optional[pd.DataFrame]], tuple[str, ...]]:

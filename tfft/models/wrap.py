@@ -7,9 +7,11 @@ and one place that knows the tokenizer and task facts needed for export.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import tensorflow as tf
+
+Head = Callable[[Any, Mapping[str, tf.Tensor]], Mapping[str, tf.Tensor]]
 
 
 class TaskModel(tf.keras.Model):
@@ -30,10 +32,23 @@ class TaskModel(tf.keras.Model):
 
 
 def wrap(hf_model: Any, input_names: Sequence[str], output_names: Sequence[str], *,
-         info: Any, tokenizer: Any) -> TaskModel:
-    """Functional model: int32 ``[batch, seq]`` inputs -> named float32 outputs of ``hf_model``."""
+         info: Any, tokenizer: Any, head: Optional[Head] = None) -> TaskModel:
+    """Functional model: int32 ``[batch, seq]`` inputs -> named float32 outputs.
+
+    Args:
+        hf_model: The Hugging Face TF model.
+        input_names: Its integer inputs.
+        output_names: Names of the outputs: fields of the HF model's output, or keys of
+            what ``head`` returns.
+        info: The task facts.
+        tokenizer: The tokenizer the features are made with.
+        head: Optional ``head(hf_outputs, inputs) -> {name: tensor}`` that derives the
+            outputs (e.g. QA masks padding and stacks start/end logits).
+    """
     inputs = {name: tf.keras.Input(shape=(None,), dtype=tf.int32, name=name) for name in input_names}
     result = hf_model(dict(inputs))
+    if head is not None:
+        result = head(result, inputs)
     outputs = {name: tf.keras.layers.Activation("linear", dtype="float32", name=name)(result[name])
                for name in output_names}
     return TaskModel(inputs, outputs, hf_model=hf_model, info=info, tokenizer=tokenizer,

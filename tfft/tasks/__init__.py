@@ -3,6 +3,7 @@
 from tfft.tasks.base import Task, TaskInfo
 from tfft.tasks.classification import ClassificationTask
 from tfft.tasks.multilabel import MultiLabelTask
+from tfft.tasks.qa import QuestionAnsweringTask
 from tfft.tasks.registry import get_task, names, register
 
 register("imdb", lambda: ClassificationTask(
@@ -12,5 +13,9 @@ register("sem_eval", lambda: MultiLabelTask(
     "sem_eval", dataset="sem_eval_2018_task_1", dataset_config="subtask5.english", text_column="Tweet",
     id_column="ID", model="bert-base-uncased", default_max_length=128))
 register("multilabel", lambda: MultiLabelTask("multilabel"))
+register("squad", lambda: QuestionAnsweringTask("squad", dataset="squad", model="distilbert-base-uncased"))
+register("squad_v2", lambda: QuestionAnsweringTask("squad_v2", version_2=True, dataset="squad_v2",
+                                                   model="bert-base-uncased"))
+register("qa", lambda: QuestionAnsweringTask("qa"))
 
-__all__ = ["ClassificationTask", "MultiLabelTask", "Task", "TaskInfo", "get_task", "names", "register"]
+__all__ = ["ClassificationTask", "MultiLabelTask", "QuestionAnsweringTask", "Task", "TaskInfo", "get_task", "names", "register"]

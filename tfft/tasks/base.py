@@ -6,7 +6,9 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
 ========================  ================================================================
 ``prepare_split``         raw table -> validated, normalised examples (drops, label ids)
 ``data_info``             what the data says about the head (label names, ...)
-``featurize``             examples -> token-id features (+ labels, + what post-processing needs)
+``update_info``           this run's flags applied to facts saved with a trained model
+``featurize``             examples -> token-id features (+ labels, + what post-processing needs;
+                          one example may give several features, see ``Features.example_index``)
 ``build_model``           a Keras model around a pretrained Hugging Face TF model
 ``loss`` / ``metrics``    Keras objects for ``compile``
 ``evaluate``              raw model outputs on a split -> named metrics (lower_snake_case)
@@ -131,13 +133,23 @@ class Task(abc.ABC):
     def predict_examples(self, cfg: "Config") -> "pd.DataFrame":
         """Examples for ``--mode=predict`` from ``--text`` or ``--predict_file``."""
 
+    def update_info(self, cfg: "Config", info: TaskInfo) -> TaskInfo:
+        """Task facts for this run: ``info`` (fresh, or saved with a trained model) with the
+        flags applied that may change between runs of one model; default: unchanged.
+
+        ``featurize``, ``evaluate`` and ``postprocess`` see only ``info``, so a flag that
+        changes post-processing (e.g. a QA null-score threshold) must reach them through here.
+        """
+        return info
+
     def calibrate(self, cfg: "Config", outputs: Mapping[str, np.ndarray], features: "Features",
                   info: TaskInfo) -> TaskInfo:
         """Post-training adjustment from validation outputs (e.g. tuned thresholds); default: none."""
         return info
 
-    def reports(self, outputs: Mapping[str, np.ndarray], features: "Features", info: TaskInfo) -> dict[str, Any]:
-        """Extra JSON reports on validation outputs, by file name (e.g. ``per_label.json``)."""
+    def reports(self, outputs: Mapping[str, np.ndarray], features: "Features", info: TaskInfo,
+                examples: Optional["pd.DataFrame"] = None) -> dict[str, Any]:
+        """Extra JSON reports on validation outputs, by file name (``per_label.json``, ``predictions.json``)."""
         return {}
 
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:

@@ -126,7 +126,8 @@ class MultiLabelTask(ClassificationTask):
         return TaskInfo(task=info.task, label_names=info.label_names, max_length=info.max_length,
                         extras={**info.extras, "thresholds": [float(t) for t in tuned], "tuned": True})
 
-    def reports(self, outputs: Mapping[str, np.ndarray], features: Features, info: TaskInfo) -> dict[str, Any]:
+    def reports(self, outputs: Mapping[str, np.ndarray], features: Features, info: TaskInfo,
+                examples: Optional[pd.DataFrame] = None) -> dict[str, Any]:
         table = per_label_report(features.labels, sigmoid(outputs["logits"]), thresholds_of(info), info.label_names)
         return {"per_label.json": table}
 

@@ -1,0 +1,78 @@
+"""Peak memory and time of preparing SQuAD-sized QA features (88k questions, 384-token windows).
+
+The data is synthetic but SQuAD-shaped: 19k contexts of ~110 words (a few up to 700, so
+they need several windows), 4-5 questions of ~10 words each, answers of 1-4 words. Words
+come from the tokenizer's own vocabulary, so token counts are realistic.
+
+    python benchmarks/qa_features_memory.py                 # 88k questions, the packaged MiniLM tokenizer
+    python benchmarks/qa_features_memory.py --questions=8000
+
+Prints one JSON line: peak RSS (the process's high-water mark, which includes TensorFlow
+and the tokenizer), the examples table, the feature arrays and the time taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import time
+
+import tfft  # noqa: F401  (sets up Keras 2 before anything imports TensorFlow)
+import numpy as np
+import pandas as pd
+
+from tfft.models.loading import load_tokenizer, resolve_model_dir
+from tfft.tasks.qa_features import window_features
+
+
+def synthetic_squad(tokenizer, questions: int, seed: int = 0) -> pd.DataFrame:
+    """SQuAD-shaped rows: id, question, context, answer_texts, answer_starts."""
+    rng = random.Random(seed)
+    words = [w for w in tokenizer.get_vocab() if w.isalpha() and len(w) > 2]
+    rows, qid = [], 0
+    while qid < questions:
+        # log-normal like SQuAD's contexts: median ~110 words, ~2% beyond a 384-token window
+        length = int(min(max(rng.lognormvariate(4.7, 0.45), 20), 700))
+        context_words = rng.choices(words, k=length)
+        context = " ".join(context_words)
+        for _ in range(rng.randint(4, 5)):
+            at, size = rng.randrange(length), rng.randint(1, 4)
+            answer = " ".join(context_words[at:at + size])
+            start = len(" ".join(context_words[:at])) + (1 if at else 0)
+            rows.append((f"q{qid}", " ".join(rng.choices(words, k=rng.randint(6, 15))) + "?", context, [answer], [start]))
+            qid += 1
+    return pd.DataFrame(rows[:questions], columns=["id", "question", "context", "answer_texts", "answer_starts"])
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=88_000)
+    parser.add_argument("--model", default="minilm")
+    parser.add_argument("--max_length", type=int, default=384)
+    parser.add_argument("--doc_stride", type=int, default=128)
+    args = parser.parse_args()
+    tokenizer = load_tokenizer(resolve_model_dir(args.model))
+    examples = synthetic_squad(tokenizer, args.questions)
+    before = peak_rss_mb()
+    start = time.time()
+    features = window_features(tokenizer, examples, args.max_length, args.doc_stride)
+    seconds = time.time() - start
+    arrays = [*features.inputs.values(), features.extras["offset_start"], features.extras["offset_end"]]
+    feature_bytes = sum(r.values.nbytes + r.row_splits.nbytes for r in arrays) + features.labels.nbytes
+    print(json.dumps({
+        "questions": len(examples), "windows": len(features),
+        "tokens_per_window_median": int(np.median(features.lengths())),
+        "examples_table_mb": round(examples.memory_usage(deep=True).sum() / 2**20, 1),
+        "features_mb": round(feature_bytes / 2**20, 1),
+        "peak_rss_before_mb": round(before, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+        "seconds": round(seconds, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Extractive question answering (SQuAD v1.1 / v2.0): the answer is a span of the context.
+
+The model is any Hugging Face ``TFAutoModelForQuestionAnswering`` (BERT, DistilBERT, ...).
+tfft stacks its start and end logits into one ``span_logits`` output ``[batch, 2, seq]``
+with padding positions masked out, so one sparse categorical cross-entropy over the last
+axis is exactly the mean of the start and end losses, and padding (which differs from
+batch to batch) can neither be learnt nor predicted.
+
+Windowing and labels: :mod:`tfft.tasks.qa_features`; decoding: :mod:`tfft.tasks.qa_decode`;
+checks on the data: :mod:`tfft.tasks.qa_examples`; metrics: :mod:`tfft.metrics.squad`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import pandas as pd
+
+from tfft.data import readers
+from tfft.data.features import Features
+from tfft.errors import TfftError
+from tfft.metrics.squad import squad_metrics
+from tfft.tasks import qa_features
+from tfft.tasks.base import Task, TaskInfo
+from tfft.tasks.qa_decode import DecodeOptions, decode
+from tfft.tasks.qa_examples import prepare_examples
+
+OUTPUT = "span_logits"  # the model's one output (see tfft.models.span)
+
+
+class QuestionAnsweringTask(Task):
+    """(question, context) -> the answer's character span in the context, or none (v2.0)."""
+
+    def __init__(self, name: str, version_2: bool = False, doc_stride: int = 128, **defaults: Any) -> None:
+        """Args:
+            name: Registry name.
+            version_2: Questions may have no answer (SQuAD v2.0) unless the flag says otherwise.
+            doc_stride: Window overlap at the task's default max_length (384); smaller limits
+                get a third of their length.
+            **defaults: Config defaults (dataset, model, ...).
+        """
+        base = {"question_column": "question", "context_column": "context", "answers_column": "answers",
+                "id_column": "id", "metric_for_best": "f1"}
+        super().__init__(name, **{"default_max_length": 384, **base, **defaults})
+        self.version_2 = version_2
+        self.doc_stride = doc_stride
+
+    # -- data ---------------------------------------------------------------------------
+    def data_info(self, cfg: Any, train: Optional[pd.DataFrame]) -> TaskInfo:
+        version_2 = self.version_2 if cfg.version_2_with_negative is None else cfg.version_2_with_negative
+        return TaskInfo(task=self.name, extras={"version_2_with_negative": bool(version_2)})
+
+    def update_info(self, cfg: Any, info: TaskInfo) -> TaskInfo:
+        """Decoding flags always apply; ``doc_stride`` and ``version_2_with_negative`` when given,
+        else the trained model's, else the task's."""
+        saved = info.extras
+        version_2 = saved.get("version_2_with_negative", self.version_2)
+        stride = saved.get("doc_stride") or min(self.doc_stride, info.max_length // 3)
+        extras = {**saved,
+                  "version_2_with_negative": bool(version_2 if cfg.version_2_with_negative is None
+                                                  else cfg.version_2_with_negative),
+                  "doc_stride": int(stride if cfg.doc_stride is None else cfg.doc_stride),
+                  "n_best_size": cfg.n_best_size, "max_answer_length": cfg.max_answer_length,
+                  "null_score_diff_threshold": cfg.null_score_diff_threshold}
+        return dataclasses.replace(info, extras=extras)
+
+    def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,
+                      info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
+        version_2 = None if info is None else bool(info.extras.get("version_2_with_negative", self.version_2))
+        return prepare_examples(cfg, frame, split, version_2)
+
+    def featurize(self, cfg: Any, examples: pd.DataFrame, tokenizer: Any, info: TaskInfo) -> Features:
+        return qa_features.window_features(tokenizer, examples, info.max_length, int(info.extras["doc_stride"]))
+
+    def predict_examples(self, cfg: Any) -> pd.DataFrame:
+        """Questions from ``--question`` / ``--context`` or ``--predict_file``; ``text`` (the
+        question) is what the console echoes beside each answer."""
+        if cfg.question:
+            contexts = list(cfg.context) * len(cfg.question) if len(cfg.context) == 1 else list(cfg.context)
+            if len(contexts) != len(cfg.question):
+                raise TfftError(f"--mode=predict got {len(cfg.question)} --question and {len(cfg.context)} "
+                                "--context; pass one --context for all questions, or one per question.")
+            frame = pd.DataFrame({cfg.question_column: list(cfg.question), cfg.context_column: contexts})
+        elif cfg.predict_file:
+            frame = readers.read_table(cfg.predict_file, "predict_file")
+        else:
+            raise TfftError('Question answering predicts from --question="..." --context="..." or a '
+                            "--predict_file with question and context columns (--text is for classification).")
+        examples, _ = prepare_examples(cfg, frame, "predict", None)
+        return examples.assign(text=examples["question"])
+
+    # -- model --------------------------------------------------------------------------
+    def build_model(self, cfg: Any, info: TaskInfo, model_dir: str) -> Any:
+        from transformers import TFAutoModelForQuestionAnswering
+
+        from tfft.models.loading import load_pretrained, load_tokenizer
+        from tfft.models.span import span_head
+        from tfft.models.wrap import wrap
+
+        tokenizer = load_tokenizer(model_dir)
+        hf = load_pretrained(TFAutoModelForQuestionAnswering, model_dir)
+        return wrap(hf, qa_features.input_names(tokenizer), [OUTPUT], info=info, tokenizer=tokenizer,
+                    head=span_head)
+
+    def loss(self, cfg: Any, info: TaskInfo) -> Any:
+        import tensorflow as tf
+
+        return tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def metrics(self, cfg: Any, info: TaskInfo) -> Any:
+        import tensorflow as tf
+
+        return [tf.keras.metrics.SparseCategoricalAccuracy(name="position_accuracy")]
+
+    # -- outputs ------------------------------------------------------------------------
+    def postprocess(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                    info: TaskInfo) -> list[dict[str, Any]]:
+        return decode(outputs[OUTPUT], features, examples["context"].tolist(), decode_options(info))
+
+    def evaluate(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                 info: TaskInfo) -> dict[str, float]:
+        predictions = self.postprocess(outputs, features, examples, info)
+        gold = dict(zip(examples["id"], examples["answer_texts"]))
+        ids = examples["id"].tolist()
+        version_2 = decode_options(info).version_2
+        return squad_metrics(
+            gold, {q: p["answer"] for q, p in zip(ids, predictions)}, version_2=version_2,
+            no_answer_scores={q: p["no_answer_score"] for q, p in zip(ids, predictions)} if version_2 else None,
+            span_predictions={q: p["best_span"] for q, p in zip(ids, predictions)})
+
+    def reports(self, outputs: Mapping[str, np.ndarray], features: Features, info: TaskInfo,
+                examples: Optional[pd.DataFrame] = None) -> dict[str, Any]:
+        """``predictions.json`` ({id: answer}), ``nbest_predictions.json`` ({id: [entries]}) and,
+        for v2.0, ``null_odds.json`` ({id: no-answer score}), as the official tools read them."""
+        if examples is None:
+            return {}
+        predictions = self.postprocess(outputs, features, examples, info)
+        ids = examples["id"].tolist()
+        files = {"predictions.json": {q: p["answer"] for q, p in zip(ids, predictions)},
+                 "nbest_predictions.json": {q: p["nbest"] for q, p in zip(ids, predictions)}}
+        if decode_options(info).version_2:
+            files["null_odds.json"] = {q: _finite(p["no_answer_score"]) for q, p in zip(ids, predictions)}
+        return files
+
+    def format_prediction(self, prediction: Mapping[str, Any]) -> str:
+        if not prediction["answer"]:
+            return f"(no answer) {prediction['probability']:.3f}"
+        return f"{prediction['answer']} {prediction['probability']:.3f} [{prediction['start']}:{prediction['end']}]"
+
+    def serving_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
+        """``serving_default``: token ids of windows -> ``start_logits`` and ``end_logits``
+        ``[batch, seq]`` (padding at -1e9). :mod:`tfft.serving.qa_client` makes the windows
+        and turns the logits into answers."""
+        import tensorflow as tf
+
+        spec = {name: tf.TensorSpec([None, None], tf.int32, name=name) for name in model.input}
+
+        @tf.function(input_signature=[spec])
+        def serve(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+            logits = model(inputs, training=False)[OUTPUT]
+            return {"start_logits": logits[:, 0], "end_logits": logits[:, 1]}
+
+        return {"serving_default": serve.get_concrete_function()}
+
+
+def decode_options(info: TaskInfo) -> DecodeOptions:
+    """The decoding knobs a model's task facts carry."""
+    extras = info.extras
+    return DecodeOptions(n_best_size=int(extras.get("n_best_size", 20)),
+                         max_answer_length=int(extras.get("max_answer_length", 30)),
+                         version_2=bool(extras.get("version_2_with_negative", False)),
+                         null_score_diff_threshold=float(extras.get("null_score_diff_threshold", 0.0)))
+
+
+def _finite(value: float) -> Optional[float]:
+    return float(value) if np.isfinite(value) else None
