@@ -44,13 +44,13 @@ def _usual_accuracy(model: Any, tokenizer: Any, rows: list[tuple[str, int]], siz
 
 def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
     """``train_speedup_vs_pad_to_max``, ``eval_speedup``; leaves tfft's training rate in ``shared``."""
+    from transformers import AutoTokenizer
+
     import tfft
     from tfft.api import outputs
     from tfft.data.prepare import prepare
 
     model_dir = wl.model_dir(sizes, root)
-    from transformers import AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     median = wl.MEDIAN_TOKENS if not sizes.quick else 24
     words = wl.filler_words(tokenizer)

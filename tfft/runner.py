@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, Optional
 
 import tensorflow as tf
 
@@ -43,10 +43,11 @@ def train(cfg: Config) -> dict[str, Any]:
     history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=_verbosity(),
                         callbacks=[keeper, tf.keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
     results["best_epoch"] = None if keeper.best_epoch is None else keeper.best_epoch + 1
-    if has_val:
-        outputs = api.split_outputs(model, cfg, "validation")
-        model.info = prepared.task.calibrate(cfg, outputs, prepared.features["validation"], model.info)
-    results.update(_score(model, cfg, prepared))
+    known: dict[str, Any] = {}
+    if has_val:  # calibration changes only the task facts, so these outputs are scored too
+        known["validation"] = api.split_outputs(model, cfg, "validation")
+        model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info)
+    results.update(_score(model, cfg, prepared, known))
     results["model_dir"] = save_trained(model, os.path.join(out, "model"))
     results["export"] = api.export(model, cfg)
     results["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
@@ -85,13 +86,19 @@ def export(cfg: Config) -> dict[str, Any]:
     return _finish(cfg, {"task": cfg.task, "model": cfg.model, "export": api.export(model, cfg)})
 
 
-def _score(model: tf.keras.Model, cfg: Config, prepared: Any) -> dict[str, Any]:
-    """Validation and test metrics; the task's reports on validation go beside results.json."""
+def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
+           known: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Validation and test metrics; the task's reports on validation go beside results.json.
+
+    ``known`` holds model outputs already computed for a split (by calibration), reused as they are.
+    """
     scores: dict[str, Any] = {}
     for split, key in (("validation", "eval"), ("test", "test")):
         if split not in prepared.features:
             continue
-        outputs = api.split_outputs(model, cfg, split)
+        outputs = (known or {}).get(split)
+        if outputs is None:
+            outputs = api.split_outputs(model, cfg, split)
         features = prepared.features[split]
         scores[key] = prepared.task.evaluate(outputs, features, prepared.examples[split], model.info)
         if split == "validation":

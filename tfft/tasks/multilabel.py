@@ -158,10 +158,9 @@ class MultiLabelTask(ClassificationTask):
             logits = model({"input_ids": input_ids, "attention_mask": attention_mask}, training=False)["logits"]
             probabilities = tf.sigmoid(tf.cast(logits, tf.float32))
             chosen = probabilities >= thresholds
-            picked = tf.where(chosen, tf.broadcast_to(names, tf.shape(chosen)), "")
-            joined = tf.strings.reduce_join(picked, axis=-1, separator=",")
+            picked = tf.ragged.boolean_mask(tf.broadcast_to(names, tf.shape(chosen)), chosen)
             return {"probabilities": probabilities, "multi_hot": tf.cast(chosen, tf.int32),
-                    "labels": tf.strings.regex_replace(tf.strings.regex_replace(joined, ",+", ","), "^,|,$", "")}
+                    "labels": tf.strings.reduce_join(picked, axis=-1, separator=",")}
 
         return head
 
