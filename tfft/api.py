@@ -85,7 +85,6 @@ def build_model(cfg: Config) -> tf.keras.Model:
     task, model_dir, _, info = model_info(cfg)
     steps = train_steps(cfg) if cfg.mode == "train" else 1
     set_precision(cfg.mixed_precision)
-    tf.keras.utils.set_random_seed(cfg.seed)  # a new head starts from the same weights in every run
     with get_strategy(cfg.strategy).scope():
         model = task.build_model(cfg, info, model_dir)
         model.compile(optimizer=make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio),
