@@ -98,9 +98,10 @@ class QAOptions:
     context_column: Optional[str] = opt(None, "QA: column holding the context paragraph.")
     answers_column: Optional[str] = opt(None, "QA: column of answers {text: [...], answer_start: [...]} (JSON in CSV).")
     version_2_with_negative: Optional[bool] = opt(None, "QA: questions may have no answer (SQuAD v2.0). Default: "
-                                                        "the task's (squad_v2: true).")
+                                                        "the trained model's, else the task's (squad_v2: true).")
     doc_stride: Optional[int] = opt(None, "QA: tokens shared by consecutive windows of a context longer than "
-                                          "max_length. Default: the task's (128).")
+                                          "max_length. Default: the trained model's, else 128 (at most a third "
+                                          "of max_length).")
     n_best_size: int = opt(20, "QA: candidate start and end tokens per window, and answers kept per question.")
     max_answer_length: int = opt(30, "QA: longest answer, in tokens.")
     null_score_diff_threshold: float = opt(0.0, "QA v2: answer nothing when the no-answer score beats the best "

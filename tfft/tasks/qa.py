@@ -93,6 +93,9 @@ class QuestionAnsweringTask(Task):
 
     # -- model --------------------------------------------------------------------------
     def build_model(self, cfg: Any, info: TaskInfo, model_dir: str) -> Any:
+        """``TFAutoModelForQuestionAnswering`` with the span head; a new head's weights follow
+        ``--seed``, so a run (and the demo's numbers) can be repeated."""
+        import tensorflow as tf
         from transformers import TFAutoModelForQuestionAnswering
 
         from tfft.models.loading import load_pretrained, load_tokenizer
@@ -100,6 +103,7 @@ class QuestionAnsweringTask(Task):
         from tfft.models.wrap import wrap
 
         tokenizer = load_tokenizer(model_dir)
+        tf.keras.utils.set_random_seed(cfg.seed)
         hf = load_pretrained(TFAutoModelForQuestionAnswering, model_dir)
         return wrap(hf, qa_features.input_names(tokenizer), [OUTPUT], info=info, tokenizer=tokenizer,
                     head=span_head)
