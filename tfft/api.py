@@ -45,7 +45,7 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
         raise ValueError("tfft.datasets needs training data: set train_file or dataset in the config.")
     train = make_dataset(prepared.features["train"], batch_size=global_batch(cfg, cfg.batch_size),
                          pad_values=prepared.pad_values(), shuffle=True, seed=cfg.seed,
-                         buckets=cfg.length_buckets)
+                         buckets=cfg.length_buckets, pad_to_multiple_of=pad_multiple(cfg))
     val = eval_dataset(cfg, prepared, prepared.features["validation"]) if "validation" in prepared.features else None
     return train, val
 
@@ -53,7 +53,13 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
 def eval_dataset(cfg: Config, prepared: Prepared, features: Features, with_labels: bool = True) -> tf.data.Dataset:
     """Unshuffled batches of ``eval_batch_size`` per replica, in example order."""
     return make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
-                        pad_values=prepared.pad_values(), with_labels=with_labels)
+                        pad_values=prepared.pad_values(), with_labels=with_labels,
+                        pad_to_multiple_of=pad_multiple(cfg))
+
+
+def pad_multiple(cfg: Config) -> int:
+    """Padded widths are multiples of this (``--pad_to_multiple_of``, else the task's, else 1)."""
+    return cfg.pad_to_multiple_of or 1
 
 
 def train_steps(cfg: Config) -> int:
@@ -61,7 +67,7 @@ def train_steps(cfg: Config) -> int:
     features = prepare(cfg).features["train"]
     lengths = features.lengths()
     return cfg.epochs * batch_count(lengths, global_batch(cfg, cfg.batch_size),
-                                    bucket_boundaries(lengths, cfg.length_buckets))
+                                    bucket_boundaries(lengths, cfg.length_buckets, pad_multiple(cfg)))
 
 
 def model_info(cfg: Config) -> tuple[Any, str, Any, TaskInfo]:
@@ -85,7 +91,8 @@ def build_model(cfg: Config) -> tf.keras.Model:
     set_precision(cfg.mixed_precision)
     with get_strategy(cfg.strategy).scope():
         model = task.build_model(cfg, info, model_dir)
-        model.compile(optimizer=make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio),
+        optimizer = make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio, cfg.optimizer)
+        model.compile(optimizer=optimizer,
                       loss={name: task.loss(cfg, info) for name in model.output_names}
                       if len(model.output_names) > 1 else task.loss(cfg, info),
                       metrics=task.metrics(cfg, info), jit_compile=cfg.jit_compile)
@@ -93,12 +100,13 @@ def build_model(cfg: Config) -> tf.keras.Model:
 
 
 def outputs(model: tf.keras.Model, cfg: Config, features: Features) -> dict[str, np.ndarray]:
-    """Raw model outputs for every feature, in order."""
+    """Raw model outputs for every feature, in order (the task's ``model_outputs``)."""
+    from tfft.tasks import get_task
+
     ds = make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
-                      pad_values=pad_values(model.tokenizer),
-                      with_labels=False)
-    result = model.predict(ds, verbose=0)
-    return {k: np.asarray(v) for k, v in result.items()}
+                      pad_values=pad_values(model.tokenizer), with_labels=False,
+                      pad_to_multiple_of=pad_multiple(cfg))
+    return get_task(cfg.task).model_outputs(model, cfg, ds)
 
 
 def split_outputs(model: tf.keras.Model, cfg: Config, split: str) -> dict[str, np.ndarray]:

@@ -56,10 +56,10 @@ def config_from_flags() -> Config:
 
 def flags_markdown() -> str:
     """The README's flag tables, one per option group, generated from the config fields."""
-    from tfft.config import DataOptions, RunOptions, TrainOptions
+    from tfft.config import DataOptions, RunOptions, Seq2SeqOptions, TrainOptions
 
     parts = []
-    for group in (RunOptions, DataOptions, TrainOptions):
+    for group in (RunOptions, DataOptions, TrainOptions, Seq2SeqOptions):
         rows = ["| flag | default | meaning |", "|---|---|---|"]
         for field in dataclasses.fields(group):
             default = field.default

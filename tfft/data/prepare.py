@@ -17,7 +17,7 @@ import pandas as pd
 from tfft.data import features as feats
 from tfft.data.readers import load_raw_splits
 from tfft.errors import TfftError
-from tfft.models import loading
+from tfft.models import loading, scratch
 from tfft.tasks import Task, TaskInfo, get_task
 
 SPLITS = ("train", "validation", "test")
@@ -50,7 +50,7 @@ def load_model_context(cfg: Any) -> tuple[Task, str, Any, Optional[dict[str, Any
     """Task, local model directory, tokenizer, saved task facts (for a trained model) and the
     sequence limit (``--max_length``, else the trained model's, else the task's default)."""
     task = get_task(cfg.task)
-    model_dir = loading.resolve_model_dir(cfg.model)
+    model_dir = scratch.scratch_model_dir(cfg) if scratch.is_scratch(cfg.model) else loading.resolve_model_dir(cfg.model)
     saved = loading.read_info(model_dir)
     fallback = int(saved["max_length"]) if saved else task.default_max_length
     max_length = loading.resolve_max_length(model_dir, cfg.max_length, fallback)

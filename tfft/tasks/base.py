@@ -9,12 +9,14 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
 ``featurize``             examples -> token-id features (+ labels, + what post-processing needs)
 ``build_model``           a Keras model around a pretrained Hugging Face TF model
 ``loss`` / ``metrics``    Keras objects for ``compile``
+``model_outputs``         batches of inputs -> raw outputs (``model.predict``; seq2seq: generated ids)
 ``evaluate``              raw model outputs on a split -> named metrics (lower_snake_case)
 ``postprocess``           raw model outputs -> one prediction per example
 ``serving_signatures``    ``tf.function``s for the SavedModel
 ``predict_examples``      --text / --predict_file -> examples
 ``calibrate``             after training: adjust from validation outputs (thresholds)
 ``reports``               extra JSON reports (per-label tables)
+``prediction_records``    rows of ``predictions.jsonl`` (input, reference, prediction)
 ========================  ================================================================
 """
 
@@ -105,6 +107,14 @@ class Task(abc.ABC):
     def metrics(self, cfg: "Config", info: TaskInfo) -> Any:
         """Keras metrics for ``compile`` (cheap, per batch)."""
 
+    def model_outputs(self, model: "tf.keras.Model", cfg: "Config", dataset: "tf.data.Dataset") -> dict[str, np.ndarray]:
+        """Raw outputs for a dataset of input batches (no labels), by output name, in order.
+
+        Default: ``model.predict``. Seq2seq tasks override it to generate instead.
+        """
+        result = model.predict(dataset, verbose=0)
+        return {k: np.asarray(v) for k, v in result.items()}
+
     @abc.abstractmethod
     def evaluate(self, outputs: Mapping[str, np.ndarray], features: "Features",
                  examples: "pd.DataFrame", info: TaskInfo) -> dict[str, float]:
@@ -131,6 +141,11 @@ class Task(abc.ABC):
     def reports(self, outputs: Mapping[str, np.ndarray], features: "Features", info: TaskInfo) -> dict[str, Any]:
         """Extra JSON reports on validation outputs, by file name (e.g. ``per_label.json``)."""
         return {}
+
+    def prediction_records(self, outputs: Mapping[str, np.ndarray], features: "Features", examples: "pd.DataFrame",
+                           info: TaskInfo) -> list[dict[str, Any]]:
+        """One JSON row per example for ``predictions.jsonl`` in the run directory; default: none."""
+        return []
 
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:
         """One console line for a prediction."""
