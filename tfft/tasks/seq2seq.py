@@ -9,6 +9,7 @@ scores the decoded text: ``exact_match``, ``f1`` (SQuAD) and ``rouge_l``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import weakref
 from typing import Any, Mapping, Optional
 
@@ -110,11 +111,21 @@ class Seq2SeqTask(Task):
 
     # -- outputs ------------------------------------------------------------------------
     def model_outputs(self, model: Any, cfg: Any, dataset: Any) -> dict[str, np.ndarray]:
-        """Generated ids (``sequences``) and their decoded ``text``, with the compiled generator."""
-        from tfft.generation.generate import generate_batches
+        """Generated ids (``sequences``) and their decoded ``text``.
+
+        Splits are decoded by the XLA-compiled generator. ``--mode=predict`` decodes eagerly
+        (same ids): for a few command-line inputs one XLA compile (~5-30 s) costs more
+        than the whole eager beam search.
+        """
+        from tfft.generation.generate import GenerationOptions, generate_batches, generate_ids
 
         pad = model.tokenizer.pad_token_id or 0
-        ids = generate_batches(generator(model), iter(dataset), pad)
+        if cfg.mode == "predict":
+            options = GenerationOptions.from_dict(model.info.extras.get("generation", {}))
+            generate = functools.partial(generate_ids, model.hf_model, options)
+        else:
+            generate = generator(model)
+        ids = generate_batches(generate, iter(dataset), pad)
         texts = model.tokenizer.batch_decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=True)
         return {"sequences": ids, "text": np.asarray([t.strip() for t in texts], dtype=object)}
 

@@ -116,8 +116,9 @@ def _non_empty(column: pd.Series, split: str, name: str, role: str) -> tuple[pd.
     if not column.map(lambda v: isinstance(v, str) and v.strip() != "" or _present(v)).any():
         raise TfftError(f"The {split} data has no non-empty {role} in column '{name}' ({len(column)} rows, all "
                         f"empty or null); check {flag}.")
-    texts, notes = clean_texts(column, split, name)
-    return texts, [n.replace("rows with empty", f"rows with an empty {role}") for n in notes]
+    texts, _ = clean_texts(column, split, name)
+    dropped = len(column) - len(texts)
+    return texts, [f"{split}: dropped {dropped} rows with an empty or null {role} '{name}'"] if dropped else []
 
 
 def _present(value: Any) -> bool:
