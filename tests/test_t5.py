@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tfft
+from tfft import api
 from conftest import reverse_rows, run_python, write_csv
 from tfft.data import features as feats
 from tfft.data.features import Features, Ragged
@@ -177,8 +178,8 @@ def test_tiny_t5_learns_to_reverse_and_the_export_generates_the_same_ids(t5_conf
 
     export = tfft.export(model, cfg)
     prepared = prepare(cfg)
-    batch = next(iter(tfft.api.eval_dataset(cfg, prepared, prepared.features["validation"], with_labels=False)))
-    in_process = tfft.api.split_outputs(model, cfg, "validation")["sequences"]
+    batch = next(iter(api.eval_dataset(cfg, prepared, prepared.features["validation"], with_labels=False)))
+    in_process = api.split_outputs(model, cfg, "validation")["sequences"]
     np.savez(tmp_path / "in.npz", **{k: v.numpy() for k, v in batch.items()})
     code = ("import sys, numpy as np, tensorflow as tf\n"
             "f = tf.saved_model.load(sys.argv[1]).signatures['serving_default']\n"
@@ -191,3 +192,17 @@ def test_tiny_t5_learns_to_reverse_and_the_export_generates_the_same_ids(t5_conf
     np.testing.assert_array_equal(served, in_process)
     saved = json.load(open(f"{export}/assets/tfft.json"))
     assert saved["extras"]["generation"]["num_beams"] == 1
+
+
+def test_generation_metrics_run_every_n_epochs_and_after_the_last():
+    from tfft.training.callbacks import EvaluateAndKeepBest
+
+    calls = []
+    keeper = EvaluateAndKeepBest(lambda: calls.append(len(calls)) or {"f1": 0.1 * len(calls)}, "f1", every=3)
+    keeper.set_model(tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(1,))]))
+    keeper.set_params({"epochs": 7})
+    logs = [{} for _ in range(7)]
+    for epoch in range(7):
+        keeper.on_epoch_end(epoch, logs[epoch])
+    assert [i for i, log in enumerate(logs) if "val_f1" in log] == [2, 5, 6]  # epochs 3, 6 and the last, 7
+    assert keeper.best_epoch == 6

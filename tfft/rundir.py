@@ -11,7 +11,7 @@ from tfft.errors import TfftError
 
 RUN_FILE = "run_config.json"
 # Fields that do not change what a run computes.
-_NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir"}
+_NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir", "question", "context"}
 
 
 def claim(cfg: Any) -> str:

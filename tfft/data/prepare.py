@@ -81,8 +81,9 @@ def prepare(cfg: Any) -> Prepared:
     if "validation" not in examples and "train" in examples and cfg.validation_split > 0:
         examples["train"], examples["validation"] = split_validation(examples["train"], cfg.validation_split,
                                                                      cfg.seed)
+        how = "stratified" if "label" in examples["train"] else "random"
         notes.append(f"validation: held out {len(examples['validation'])} training examples "
-                     f"({cfg.validation_split:.0%}, stratified, seed {cfg.seed})")
+                     f"({cfg.validation_split:.0%}, {how}, seed {cfg.seed})")
     fingerprint = feats.tokenizer_fingerprint(tokenizer)
     features = {split: cached_features(cfg, task, info, tokenizer, fingerprint, frame)
                 for split, frame in examples.items()}
