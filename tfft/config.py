@@ -90,8 +90,9 @@ class TrainOptions:
     mixed_precision: str = opt("none", "none | bf16 | fp16.", choices=PRECISIONS)
     jit_compile: bool = opt(False, "Compile the train step with XLA.")
     optimizer: str = opt("adamw", "adamw | adafactor (memory-light, the usual choice for T5).", choices=OPTIMIZERS)
-    pad_to_multiple_of: Optional[int] = opt(None, "Pad batches (and length-bucket limits) to a multiple of N tokens so "
-                                                  "XLA compiles few shapes. Default: the task's (8 for seq2seq, else 1).")
+    pad_to_multiple_of: Optional[int] = opt(None, "Pad batches (and length-bucket limits) to a multiple of N "
+                                                  "tokens so XLA compiles few shapes. Default: the task's (8 for "
+                                                  "seq2seq, else 1).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,7 +101,7 @@ class Seq2SeqOptions:
 
     source_column: Optional[str] = opt(None, "text2text: column holding the input text (when no --input_template).")
     target_column: Optional[str] = opt(None, "Column holding the target text (t5_qa: the answer).")
-    input_template: Optional[str] = opt(None, "Input built from columns, e.g. 'question: {question} context: {context}'.")
+    input_template: Optional[str] = opt(None, "Input made from columns: 'question: {question} context: {context}'.")
     lowercase: bool = opt(False, "Lower-case inputs and targets.")
     max_target_length: Optional[int] = opt(None, "Longest target in tokens; longer targets are truncated and counted.")
     question: tuple[str, ...] = opt((), "t5_qa --mode=predict: a question (repeatable; pairs with --context).",

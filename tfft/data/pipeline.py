@@ -114,8 +114,8 @@ def _pad(columns: Mapping[str, tf.RaggedTensor], pad_values: Mapping[str, int],
          multiple: int) -> tuple[dict[str, tf.Tensor]]:
     first = next(iter(columns.values()))
     width = _width(first, multiple)
-    out = {name: rt.to_tensor(default_value=pad_values.get(name, 0), shape=tf.stack([rt.nrows(), tf.cast(width, tf.int64)]))
-           for name, rt in columns.items()}
+    shape = tf.stack([first.nrows(), tf.cast(width, tf.int64)])
+    out = {name: rt.to_tensor(default_value=pad_values.get(name, 0), shape=shape) for name, rt in columns.items()}
     out["attention_mask"] = tf.sequence_mask(first.row_lengths(), maxlen=width, dtype=tf.int32)
     return (out,)
 

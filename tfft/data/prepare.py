@@ -50,7 +50,9 @@ def load_model_context(cfg: Any) -> tuple[Task, str, Any, Optional[dict[str, Any
     """Task, local model directory, tokenizer, saved task facts (for a trained model) and the
     sequence limit (``--max_length``, else the trained model's, else the task's default)."""
     task = get_task(cfg.task)
-    model_dir = scratch.scratch_model_dir(cfg) if scratch.is_scratch(cfg.model) else loading.resolve_model_dir(cfg.model)
+    # a scratch model (tiny-t5) is built from the training data; anything else is found by name
+    scratch_model = scratch.is_scratch(cfg.model)
+    model_dir = scratch.scratch_model_dir(cfg) if scratch_model else loading.resolve_model_dir(cfg.model)
     saved = loading.read_info(model_dir)
     fallback = int(saved["max_length"]) if saved else task.default_max_length
     max_length = loading.resolve_max_length(model_dir, cfg.max_length, fallback)

@@ -107,7 +107,8 @@ class Task(abc.ABC):
     def metrics(self, cfg: "Config", info: TaskInfo) -> Any:
         """Keras metrics for ``compile`` (cheap, per batch)."""
 
-    def model_outputs(self, model: "tf.keras.Model", cfg: "Config", dataset: "tf.data.Dataset") -> dict[str, np.ndarray]:
+    def model_outputs(self, model: "tf.keras.Model", cfg: "Config",
+                      dataset: "tf.data.Dataset") -> dict[str, np.ndarray]:
         """Raw outputs for a dataset of input batches (no labels), by output name, in order.
 
         Default: ``model.predict``. Seq2seq tasks override it to generate instead.
