@@ -39,8 +39,8 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         logs = logs if logs is not None else {}
-        last = epoch + 1 == self.params.get("epochs", epoch + 1)
-        if self.evaluate is not None and ((epoch + 1) % self.every == 0 or last):
+        epochs = (getattr(self, "params", None) or {}).get("epochs")  # set by fit
+        if self.evaluate is not None and ((epoch + 1) % self.every == 0 or epoch + 1 == epochs):
             for name, value in self.evaluate().items():
                 logs[f"val_{name}"] = value
         value = logs.get(f"val_{self.metric}", logs.get(self.metric))
