@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfft-installed
 
-.PHONY: install demo test test-fast bench bench-quick readme-flags clean
+.PHONY: install demo t5-demo test test-fast bench bench-quick readme-flags clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ install: $(STAMP)
 
 demo: install
 	$(PY) -m tfft.main --flagfile=flags/demo.flags
+
+t5-demo: install
+	$(PY) -m tfft.main --flagfile=flags/t5_demo.flags
 
 test: install
 	$(PY) -m pytest -q -ra

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import workloads as wl
-from benchmarks.harness import Measure, Result, fit_epoch, interleaved_epochs, timed
+from benchmarks.harness import Measure, Result, fit_epoch, interleaved_epochs
 
 
 def _usual_model(cfg: Any, model_dir: str, steps: int) -> Any:

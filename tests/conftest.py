@@ -145,3 +145,43 @@ def write_emotions(path: str, rows: list[tuple[str, list[str]]], layout: str = "
         return write_csv(path, table, header=("id", "text", *names))
     table = [(f"id{i}", text, ",".join(labels)) for i, (text, labels) in enumerate(rows)]
     return write_csv(path, table, header=("id", "text", "labels"))
+
+
+T5_WORDS = ["red", "blue", "green", "cat", "dog", "bird", "fish", "tree", "rock", "sun", "moon", "star", "rain",
+            "snow", "wind", "lake", "hill", "road", "door", "lamp"]
+
+
+def tiny_t5_config(vocab_size: int, d_model: int = 64) -> "object":
+    """A 2+2-layer T5 with T5's special ids (pad 0 = decoder start, eos 1)."""
+    from transformers import T5Config
+
+    return T5Config(vocab_size=vocab_size, d_model=d_model, d_ff=2 * d_model, d_kv=d_model // 4, num_heads=4,
+                    num_layers=2, num_decoder_layers=2, relative_attention_num_buckets=8, dropout_rate=0.0,
+                    pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A randomly initialised tiny T5 + a Unigram tokenizer over T5_WORDS, in save_pretrained layout."""
+    from transformers import TFT5ForConditionalGeneration
+
+    from tfft.models.scratch import train_unigram_tokenizer
+
+    path = str(tmp_path_factory.mktemp("tiny_t5"))
+    tokenizer = train_unigram_tokenizer([" ".join(T5_WORDS), "question: context: reverse: ."] * 3)
+    tf.keras.utils.set_random_seed(0)
+    model = TFT5ForConditionalGeneration(tiny_t5_config(len(tokenizer)))
+    model(model.dummy_inputs)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def reverse_rows(n: int, seed: int, length: tuple[int, int] = (2, 4)) -> list[tuple[str, str]]:
+    """(source, target) rows: a few T5_WORDS and the same words reversed."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        words = rng.sample(T5_WORDS, rng.randint(*length))
+        rows.append((" ".join(words), " ".join(reversed(words))))
+    return rows

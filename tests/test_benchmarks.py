@@ -14,10 +14,12 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path):
     data = json.loads((tmp_path / "quick-latest.json").read_text())
     names = {c["name"] for c in data["cases"]}
     assert {"train_speedup_vs_pad_to_max", "eval_speedup", "pipeline_vs_train", "tokenize_vs_hf",
-            "xla_speedup", "bf16_speedup"} <= names
+            "xla_speedup", "bf16_speedup", "qa_features_88k", "qa_features_vs_tokenizer",
+            "generate_xla_vs_eager_tiny"} <= names
     assert any(n.startswith("train_flops_vs_matmul_seq") for n in names)
     for case in data["cases"]:
-        assert case["ratio"] > 0 and case["a"]["repeats"] >= 2, case
+        single_shot = case["name"].startswith("qa_features")  # one fresh process measures peak memory
+        assert case["ratio"] > 0 and case["a"]["repeats"] >= (1 if single_shot else 2), case
         assert case["a"]["min"] <= case["a"]["median"] <= case["a"]["max"], case
     table = (tmp_path / "quick-latest.md").read_text()
     assert data["machine"]["tensorflow"] in table and "train_speedup_vs_pad_to_max" in table

@@ -5,7 +5,6 @@ import os
 
 import pytest
 
-import tfft
 from tfft.config import Config
 from tfft.errors import TfftError
 from conftest import ROOT

@@ -221,10 +221,9 @@ def test_predict_input_needs_a_context_per_question_or_one_for_all(qa_config):
     from tfft.tasks import get_task
 
     task = get_task("qa")
-    cfg = qa_config(mode="predict", question=("a ?", "b ?"), context=("one", "two", "three"))
     with pytest.raises(TfftError, match="got 2 --question and 3 --context"):
-        task.predict_examples(cfg)
-    shared = task.predict_examples(cfg.replace(context=("one",)))
+        qa_config(mode="predict", question=("a ?", "b ?"), context=("one", "two", "three"))
+    shared = task.predict_examples(qa_config(mode="predict", question=("a ?", "b ?"), context=("one",)))
     assert shared["context"].tolist() == ["one", "one"] and shared["text"].tolist() == ["a ?", "b ?"]
 
 

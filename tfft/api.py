@@ -32,9 +32,6 @@ from tfft.tasks import TaskInfo
 from tfft.training.optimizer import make_optimizer
 from tfft.training.strategy import get_strategy, set_precision
 
-PAD_OUTPUT = -1e9  # fill for per-token outputs beyond a batch's padded width
-
-
 def global_batch(cfg: Config, per_replica: int) -> int:
     """Per-replica batch times the replicas of the run's strategy."""
     return per_replica * get_strategy(cfg.strategy).num_replicas_in_sync
@@ -47,7 +44,7 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
         raise ValueError("tfft.datasets needs training data: set train_file or dataset in the config.")
     train = make_dataset(prepared.features["train"], batch_size=global_batch(cfg, cfg.batch_size),
                          pad_values=prepared.pad_values(), shuffle=True, seed=cfg.seed,
-                         buckets=cfg.length_buckets)
+                         buckets=cfg.length_buckets, pad_to_multiple_of=pad_multiple(cfg))
     val = eval_dataset(cfg, prepared, prepared.features["validation"]) if "validation" in prepared.features else None
     return train, val
 
@@ -55,7 +52,13 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
 def eval_dataset(cfg: Config, prepared: Prepared, features: Features, with_labels: bool = True) -> tf.data.Dataset:
     """Unshuffled batches of ``eval_batch_size`` per replica, in example order."""
     return make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
-                        pad_values=prepared.pad_values(), with_labels=with_labels)
+                        pad_values=prepared.pad_values(), with_labels=with_labels,
+                        pad_to_multiple_of=pad_multiple(cfg))
+
+
+def pad_multiple(cfg: Config) -> int:
+    """Padded widths are multiples of this (``--pad_to_multiple_of``, else the task's, else 1)."""
+    return cfg.pad_to_multiple_of or 1
 
 
 def train_steps(cfg: Config) -> int:
@@ -63,7 +66,7 @@ def train_steps(cfg: Config) -> int:
     features = prepare(cfg).features["train"]
     lengths = features.lengths()
     return cfg.epochs * batch_count(lengths, global_batch(cfg, cfg.batch_size),
-                                    bucket_boundaries(lengths, cfg.length_buckets))
+                                    bucket_boundaries(lengths, cfg.length_buckets, pad_multiple(cfg)))
 
 
 def model_info(cfg: Config) -> tuple[Any, str, Any, TaskInfo]:
@@ -87,37 +90,22 @@ def build_model(cfg: Config) -> tf.keras.Model:
     set_precision(cfg.mixed_precision)
     with get_strategy(cfg.strategy).scope():
         model = task.build_model(cfg, info, model_dir)
-        model.compile(optimizer=make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio),
+        optimizer = make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio, cfg.optimizer)
+        model.compile(optimizer=optimizer,
                       loss={name: task.loss(cfg, info) for name in model.output_names}
                       if len(model.output_names) > 1 else task.loss(cfg, info),
                       metrics=task.metrics(cfg, info), jit_compile=cfg.jit_compile)
     return model
 
 
-def outputs(model: tf.keras.Model, cfg: Config, features: Features,
-            fill: float = PAD_OUTPUT) -> dict[str, np.ndarray]:
-    """Raw model outputs for every feature, in order.
+def outputs(model: tf.keras.Model, cfg: Config, features: Features) -> dict[str, np.ndarray]:
+    """Raw model outputs for every feature, in order (the task's ``model_outputs``)."""
+    from tfft.tasks import get_task
 
-    Batches are padded only to their longest feature, so per-token outputs (QA span logits)
-    differ in width between batches; they are padded with ``fill`` to the widest batch,
-    where a logit of -1e9 gets no probability mass and never wins an argmax.
-    """
     ds = make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
-                      pad_values=pad_values(model.tokenizer), with_labels=False)
-    batches = [model.predict_on_batch(batch) for batch in ds]
-    if not batches:
-        return {name: np.zeros((0,), np.float32) for name in model.output_names}
-    return {name: concat_padded([np.asarray(b[name]) for b in batches], fill) for name in batches[0]}
-
-
-def concat_padded(arrays: Sequence[np.ndarray], fill: float) -> np.ndarray:
-    """Concatenates along axis 0, padding every other axis with ``fill`` to its largest size."""
-    shape = np.max([a.shape for a in arrays], axis=0)
-    if all(a.shape[1:] == tuple(shape[1:]) for a in arrays):
-        return np.concatenate(arrays)
-    padded = [np.pad(a, [(0, 0)] + [(0, int(m) - n) for m, n in zip(shape[1:], a.shape[1:])],
-                     constant_values=fill) for a in arrays]
-    return np.concatenate(padded)
+                      pad_values=pad_values(model.tokenizer), with_labels=False,
+                      pad_to_multiple_of=pad_multiple(cfg))
+    return get_task(cfg.task).model_outputs(model, cfg, ds)
 
 
 def split_outputs(model: tf.keras.Model, cfg: Config, split: str) -> dict[str, np.ndarray]:

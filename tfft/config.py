@@ -19,6 +19,7 @@ from typing import Any, Optional
 from tfft.errors import TfftError
 
 MODES = ("train", "evaluate", "predict", "export")
+OPTIMIZERS = ("adamw", "adafactor")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 PRECISIONS = ("none", "bf16", "fp16")
 
@@ -88,6 +89,10 @@ class TrainOptions:
     strategy: str = opt("auto", "auto | default | mirrored | multi_worker.", choices=STRATEGIES)
     mixed_precision: str = opt("none", "none | bf16 | fp16.", choices=PRECISIONS)
     jit_compile: bool = opt(False, "Compile the train step with XLA.")
+    optimizer: str = opt("adamw", "adamw | adafactor (memory-light, the usual choice for T5).", choices=OPTIMIZERS)
+    pad_to_multiple_of: Optional[int] = opt(None, "Pad batches (and length-bucket limits) to a multiple of N "
+                                                  "tokens so XLA compiles few shapes. Default: the task's (8 for "
+                                                  "seq2seq, else 1).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,14 +113,31 @@ class QAOptions:
                                                 "span's by more than this.")
     strict: bool = opt(False, "QA: stop at an answer whose answer_start does not point at its text (default: "
                               "skip such training questions with a note).")
-    question: tuple[str, ...] = opt((), "QA: question to answer in --mode=predict (repeatable; with --context).",
-                                    multi=True)
-    context: tuple[str, ...] = opt((), "QA: context for --question (one for all questions, or one per question).",
-                                   multi=True)
+    question: tuple[str, ...] = opt((), "QA and t5_qa --mode=predict: a question to answer (repeatable; with "
+                                        "--context).", multi=True)
+    context: tuple[str, ...] = opt((), "QA and t5_qa --mode=predict: the context of --question (one for all "
+                                       "questions, or one per question).", multi=True)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Config(RunOptions, DataOptions, TrainOptions, QAOptions):
+class Seq2SeqOptions:
+    """Sequence-to-sequence tasks (t5_qa, text2text): data and generation."""
+
+    source_column: Optional[str] = opt(None, "text2text: column holding the input text (when no --input_template).")
+    target_column: Optional[str] = opt(None, "Column holding the target text (t5_qa: the answer).")
+    input_template: Optional[str] = opt(None, "Input made from columns: 'question: {question} context: {context}'.")
+    lowercase: bool = opt(False, "Lower-case inputs and targets.")
+    max_target_length: Optional[int] = opt(None, "Longest target in tokens; longer targets are truncated and counted.")
+    num_beams: Optional[int] = opt(None, "Beams of beam search (1: greedy).")
+    max_new_tokens: Optional[int] = opt(None, "Most tokens to generate. Default: --max_target_length.")
+    no_repeat_ngram_size: Optional[int] = opt(None, "Never generate an n-gram of this size twice (0: off).")
+    length_penalty: float = opt(1.0, "Beam search: exponent of the length normalisation of scores (>1 favours longer).")
+    early_stopping: bool = opt(True, "Beam search: stop once num_beams finished hypotheses exist.")
+    generate_every: int = opt(1, "Score generation metrics on validation every N epochs (and after the last).")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions):
     """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work."""
 
     def __post_init__(self) -> None:
@@ -146,9 +168,12 @@ class Config(RunOptions, DataOptions, TrainOptions, QAOptions):
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
         _check_choice("label_weights", self.label_weights, ("none", "auto"))
-        for name in ("batch_size", "epochs", "eval_batch_size", "n_best_size", "max_answer_length"):
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        for name in ("batch_size", "epochs", "eval_batch_size", "generate_every",
+                     "n_best_size", "max_answer_length"):
             _check_positive(name, getattr(self, name))
-        for name in ("max_length", "max_train_samples", "max_eval_samples", "doc_stride"):
+        for name in ("max_length", "max_train_samples", "max_eval_samples", "max_target_length", "max_new_tokens",
+                     "pad_to_multiple_of", "doc_stride"):
             if getattr(self, name) is not None:
                 _check_positive(name, getattr(self, name))
         if self.learning_rate <= 0:
@@ -161,6 +186,7 @@ class Config(RunOptions, DataOptions, TrainOptions, QAOptions):
                 "--weight_decay, --length_buckets and --early_stopping_patience must be >= 0 "
                 f"(received {self.weight_decay}, {self.length_buckets}, {self.early_stopping_patience})."
             )
+        self._check_generation()
         if not self.model:
             raise TfftError(f"No model given for task '{self.task}'; pass --model=<hub id or local dir>.")
         if self.mode == "train" and not (self.train_file or self.dataset):
@@ -168,6 +194,16 @@ class Config(RunOptions, DataOptions, TrainOptions, QAOptions):
         if self.mode == "predict" and not (self.text or self.predict_file or self.question):
             raise TfftError('--mode=predict needs input: pass --text="..." (repeatable) or --predict_file=<file> '
                             '(question answering: --question="..." --context="...").')
+
+    def _check_generation(self) -> None:
+        if self.num_beams is not None and (isinstance(self.num_beams, bool) or self.num_beams < 1):
+            raise TfftError(f"--num_beams must be >= 1 (received {self.num_beams}); 1 is greedy search.")
+        if self.no_repeat_ngram_size is not None and self.no_repeat_ngram_size < 0:
+            raise TfftError(f"--no_repeat_ngram_size must be >= 0 (received {self.no_repeat_ngram_size}); 0 turns "
+                            "n-gram blocking off.")
+        if (self.question or self.context) and len(self.context) not in (1, len(self.question)):
+            raise TfftError(f"--mode=predict got {len(self.question)} --question and {len(self.context)} "
+                            "--context; pass one --context for all questions, or one per question.")
 
     def replace(self, **changes: Any) -> "Config":
         """A copy with some fields changed (validated again)."""

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from tfft.data.features import Ragged
+
 
 def data_summary(prepared: Any) -> None:
     """Split sizes, label set and anything that was dropped."""
@@ -15,6 +17,7 @@ def data_summary(prepared: Any) -> None:
         print(f"Labels: {', '.join(prepared.info.label_names)}")
     for note in prepared.notes:
         print(f"Note: {note}")
+    target_limit = prepared.info.extras.get("max_target_length")
     for split, features in prepared.features.items():
         lengths = features.lengths()
         full = int((lengths >= prepared.info.max_length).sum())
@@ -23,6 +26,10 @@ def data_summary(prepared: Any) -> None:
         cut = f"{len(features)} windows, {full} full" if windowed else f"truncated at {prepared.info.max_length}: {full}"
         if len(lengths):
             print(f"Tokens ({split}): median {int(np.median(lengths))}, max {int(lengths.max())}, {cut}")
+        if isinstance(features.labels, Ragged) and len(features.labels) and target_limit:
+            lengths = features.labels.lengths()
+            print(f"Target tokens ({split}): median {int(np.median(lengths))}, max {int(lengths.max())}, "
+                  f"truncated at {target_limit}: {int((lengths >= target_limit).sum())}")
 
 
 def model_summary(model: Any, cfg: Any, global_batch: int) -> None:

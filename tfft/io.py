@@ -19,6 +19,16 @@ def write_json(path: str, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def write_jsonl(path: str, rows: Any) -> None:
+    """Writes one JSON object per line, atomically like :func:`write_json`."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
 def read_json(path: str) -> Any:
     """Reads a JSON file."""
     with open(path, encoding="utf-8") as f:

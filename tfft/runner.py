@@ -39,7 +39,7 @@ def train(cfg: Config) -> dict[str, Any]:
         results["baseline"] = {"test": api.evaluate(model, cfg, "test")}
     has_val = val_ds is not None
     keeper = EvaluateAndKeepBest((lambda: api.evaluate(model, cfg, "validation")) if has_val else None,
-                                 cfg.metric_for_best, cfg.early_stopping_patience)
+                                 cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every)
     history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=_verbosity(),
                         callbacks=[keeper, tf.keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
     results["best_epoch"] = None if keeper.best_epoch is None else keeper.best_epoch + 1
@@ -88,24 +88,26 @@ def export(cfg: Config) -> dict[str, Any]:
 
 def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
            known: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """Validation and test metrics; the task's reports on validation go beside results.json.
-
-    ``known`` holds model outputs already computed for a split (by calibration), reused as they are.
-    """
+    """Validation and test metrics; the task's reports on validation and its prediction
+    records (``predictions.jsonl``) go beside results.json. ``known``: outputs by split
+    that were already computed."""
     scores: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
     for split, key in (("validation", "eval"), ("test", "test")):
         if split not in prepared.features:
             continue
-        outputs = (known or {}).get(split)
-        if outputs is None:
-            outputs = api.split_outputs(model, cfg, split)
-        features = prepared.features[split]
-        scores[key] = prepared.task.evaluate(outputs, features, prepared.examples[split], model.info)
+        outputs = known[split] if known and split in known else api.split_outputs(model, cfg, split)
+        features, examples = prepared.features[split], prepared.examples[split]
+        scores[key] = prepared.task.evaluate(outputs, features, examples, model.info)
+        records += [{"split": split, **r} for r in prepared.task.prediction_records(outputs, features, examples,
+                                                                                     model.info)]
         if split == "validation":
-            reports = prepared.task.reports(outputs, features, model.info, examples=prepared.examples[split])
+            reports = prepared.task.reports(outputs, features, model.info, examples=examples)
             for name, report in reports.items():
                 io.write_json(os.path.join(cfg.output_dir, name), report)
                 console.report(name, report, os.path.join(cfg.output_dir, name))
+    if records:
+        io.write_jsonl(os.path.join(cfg.output_dir, "predictions.jsonl"), records)
     return scores
 
 

@@ -1,4 +1,7 @@
-"""Rewrites the flag tables in README.md from the config fields (``make readme-flags``)."""
+"""Rewrites the flag tables in README.md from the config fields (``make readme-flags``).
+
+The tables run from the first group's title to the next ``## `` section heading.
+"""
 
 from tfft.flags import flags_markdown
 

@@ -71,7 +71,8 @@ class Features:
 
     Attributes:
         inputs: Input name -> ragged token ids (e.g. ``input_ids``, ``token_type_ids``).
-        labels: Label array(s): ``[n]`` class ids, ``[n, k]`` multi-hot, or a dict of arrays.
+        labels: Label array(s): ``[n]`` class ids, ``[n, k]`` multi-hot, a dict of arrays, or
+            :class:`Ragged` token ids (seq2seq targets, padded per batch).
         example_index: Feature -> row of the examples table (QA windows map many to one).
         extras: Task-specific per-feature arrays (offsets, ...), never fed to the model.
     """
@@ -118,6 +119,8 @@ def save(features: Features, path: str, n_examples: int) -> None:
                 arrays[f"{prefix}/{name}"] = np.asarray(value)
     if isinstance(features.labels, np.ndarray):
         arrays["labels"] = features.labels
+    elif isinstance(features.labels, Ragged):  # sequence labels (seq2seq targets)
+        arrays["labels/values"], arrays["labels/splits"] = features.labels.values, features.labels.row_splits
     if features.example_index is not None:
         arrays["example_index"] = features.example_index
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -140,6 +143,8 @@ def load(path: str) -> tuple[Features, int]:
             elif part == "values":
                 groups[prefix][name] = Ragged(data[key], data[f"{prefix}/{name}/splits"])
         labels = data["labels"] if "labels" in data.files else None
+        if "labels/values" in data.files:
+            labels = Ragged(data["labels/values"], data["labels/splits"])
         index = data["example_index"] if "example_index" in data.files else None
         n_examples = int(data["n_examples"]) if "n_examples" in data.files else -1
     inputs = dict(sorted(groups["in"].items()))

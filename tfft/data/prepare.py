@@ -17,7 +17,7 @@ import pandas as pd
 from tfft.data import features as feats
 from tfft.data.readers import load_raw_splits
 from tfft.errors import TfftError
-from tfft.models import loading
+from tfft.models import loading, scratch
 from tfft.tasks import Task, TaskInfo, get_task
 
 SPLITS = ("train", "validation", "test")
@@ -50,7 +50,9 @@ def load_model_context(cfg: Any) -> tuple[Task, str, Any, Optional[dict[str, Any
     """Task, local model directory, tokenizer, saved task facts (for a trained model) and the
     sequence limit (``--max_length``, else the trained model's, else the task's default)."""
     task = get_task(cfg.task)
-    model_dir = loading.resolve_model_dir(cfg.model)
+    # a scratch model (tiny-t5) is built from the training data; anything else is found by name
+    scratch_model = scratch.is_scratch(cfg.model)
+    model_dir = scratch.scratch_model_dir(cfg) if scratch_model else loading.resolve_model_dir(cfg.model)
     saved = loading.read_info(model_dir)
     fallback = int(saved["max_length"]) if saved else task.default_max_length
     max_length = loading.resolve_max_length(model_dir, cfg.max_length, fallback)
@@ -81,8 +83,9 @@ def prepare(cfg: Any) -> Prepared:
     if "validation" not in examples and "train" in examples and cfg.validation_split > 0:
         examples["train"], examples["validation"] = split_validation(examples["train"], cfg.validation_split,
                                                                      cfg.seed)
+        how = "stratified" if "label" in examples["train"] else "random"
         notes.append(f"validation: held out {len(examples['validation'])} training examples "
-                     f"({cfg.validation_split:.0%}, stratified, seed {cfg.seed})")
+                     f"({cfg.validation_split:.0%}, {how}, seed {cfg.seed})")
     fingerprint = feats.tokenizer_fingerprint(tokenizer)
     features = {split: cached_features(cfg, task, info, tokenizer, fingerprint, frame)
                 for split, frame in examples.items()}

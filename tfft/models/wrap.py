@@ -31,8 +31,37 @@ class TaskModel(tf.keras.Model):
         self.tokenizer = tokenizer
 
 
+class Seq2SeqTaskModel(TaskModel):
+    """A :class:`TaskModel` whose training and evaluation steps derive ``decoder_input_ids``
+    from the labels: the labels shifted right by one, starting with the model's decoder
+    start token, with the -100 label padding replaced by the pad id (teacher forcing).
+
+    The data pipeline therefore yields only ``(input_ids, attention_mask), labels`` for
+    every task, and ``fit`` / ``evaluate`` stay the plain Keras ones.
+    """
+
+    def shift_right(self, labels: tf.Tensor) -> tf.Tensor:
+        """Decoder inputs for ``labels`` ``[batch, length]``."""
+        config = self.hf_model.config
+        labels = tf.cast(labels, tf.int32)
+        start = tf.fill([tf.shape(labels)[0], 1], tf.constant(config.decoder_start_token_id, tf.int32))
+        shifted = tf.concat([start, labels[:, :-1]], axis=1)
+        return tf.where(shifted == -100, tf.constant(config.pad_token_id, tf.int32), shifted)
+
+    def _with_decoder_inputs(self, data: Any) -> Any:
+        x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
+        x = {**x, "decoder_input_ids": self.shift_right(y)}
+        return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        return super().train_step(self._with_decoder_inputs(data))
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        return super().test_step(self._with_decoder_inputs(data))
+
+
 def wrap(hf_model: Any, input_names: Sequence[str], output_names: Sequence[str], *,
-         info: Any, tokenizer: Any, head: Optional[Head] = None) -> TaskModel:
+         info: Any, tokenizer: Any, head: Optional[Head] = None, model_class: type = TaskModel) -> TaskModel:
     """Functional model: int32 ``[batch, seq]`` inputs -> named float32 outputs.
 
     Args:
@@ -44,6 +73,7 @@ def wrap(hf_model: Any, input_names: Sequence[str], output_names: Sequence[str],
         tokenizer: The tokenizer the features are made with.
         head: Optional ``head(hf_outputs, inputs) -> {name: tensor}`` that derives the
             outputs (e.g. QA masks padding and stacks start/end logits).
+        model_class: The Keras model class (seq2seq derives decoder inputs from labels).
     """
     inputs = {name: tf.keras.Input(shape=(None,), dtype=tf.int32, name=name) for name in input_names}
     result = hf_model(dict(inputs))
@@ -51,5 +81,5 @@ def wrap(hf_model: Any, input_names: Sequence[str], output_names: Sequence[str],
         result = head(result, inputs)
     outputs = {name: tf.keras.layers.Activation("linear", dtype="float32", name=name)(result[name])
                for name in output_names}
-    return TaskModel(inputs, outputs, hf_model=hf_model, info=info, tokenizer=tokenizer,
-                     name=f"tfft_{info.task}")
+    return model_class(inputs, outputs, hf_model=hf_model, info=info, tokenizer=tokenizer,
+                       name=f"tfft_{info.task}")

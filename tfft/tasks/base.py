@@ -11,6 +11,7 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
                           one example may give several features, see ``Features.example_index``)
 ``build_model``           a Keras model around a pretrained Hugging Face TF model
 ``loss`` / ``metrics``    Keras objects for ``compile``
+``model_outputs``         batches of inputs -> raw outputs (the model per batch; seq2seq: generated ids)
 ``evaluate``              raw model outputs on a split -> named metrics (lower_snake_case)
 ``postprocess``           raw model outputs -> one prediction per example
 ``serving_signatures``    ``tf.function``s on token ids for the SavedModel
@@ -18,6 +19,7 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
 ``predict_examples``      --text / --predict_file -> examples
 ``calibrate``             after training: adjust from validation outputs (thresholds)
 ``reports``               extra JSON reports (per-label tables)
+``prediction_records``    rows of ``predictions.jsonl`` (input, reference, prediction)
 ========================  ================================================================
 """
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -108,6 +110,20 @@ class Task(abc.ABC):
     def metrics(self, cfg: "Config", info: TaskInfo) -> Any:
         """Keras metrics for ``compile`` (cheap, per batch)."""
 
+    def model_outputs(self, model: "tf.keras.Model", cfg: "Config",
+                      dataset: "tf.data.Dataset") -> dict[str, np.ndarray]:
+        """Raw outputs for a dataset of input batches (no labels), by output name, in order.
+
+        Default: the model on each batch. Batches are padded only to their longest feature,
+        so per-token outputs (QA span logits) differ in width between batches; they are
+        padded with ``PAD_OUTPUT`` to the widest batch, where a logit of -1e9 gets no
+        probability mass and never wins an argmax. Seq2seq tasks generate instead.
+        """
+        batches = [model.predict_on_batch(batch) for batch in dataset]
+        if not batches:
+            return {name: np.zeros((0,), np.float32) for name in model.output_names}
+        return {name: concat_padded([np.asarray(b[name]) for b in batches], PAD_OUTPUT) for name in batches[0]}
+
     @abc.abstractmethod
     def evaluate(self, outputs: Mapping[str, np.ndarray], features: "Features",
                  examples: "pd.DataFrame", info: TaskInfo) -> dict[str, float]:
@@ -152,6 +168,24 @@ class Task(abc.ABC):
         """Extra JSON reports on validation outputs, by file name (``per_label.json``, ``predictions.json``)."""
         return {}
 
+    def prediction_records(self, outputs: Mapping[str, np.ndarray], features: "Features", examples: "pd.DataFrame",
+                           info: TaskInfo) -> list[dict[str, Any]]:
+        """One JSON row per example for ``predictions.jsonl`` in the run directory; default: none."""
+        return []
+
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:
         """One console line for a prediction."""
         return ", ".join(f"{k}={v}" for k, v in prediction.items())
+
+
+PAD_OUTPUT = -1e9  # fill for per-token outputs beyond a batch's padded width
+
+
+def concat_padded(arrays: "Sequence[np.ndarray]", fill: float) -> np.ndarray:
+    """Concatenates along axis 0, padding every other axis with ``fill`` to its largest size."""
+    shape = np.max([a.shape for a in arrays], axis=0)
+    if all(a.shape[1:] == tuple(shape[1:]) for a in arrays):
+        return np.concatenate(arrays)
+    padded = [np.pad(a, [(0, 0)] + [(0, int(m) - n) for m, n in zip(shape[1:], a.shape[1:])],
+                     constant_values=fill) for a in arrays]
+    return np.concatenate(padded)

@@ -79,9 +79,6 @@ class QuestionAnsweringTask(Task):
         question) is what the console echoes beside each answer."""
         if cfg.question:
             contexts = list(cfg.context) * len(cfg.question) if len(cfg.context) == 1 else list(cfg.context)
-            if len(contexts) != len(cfg.question):
-                raise TfftError(f"--mode=predict got {len(cfg.question)} --question and {len(cfg.context)} "
-                                "--context; pass one --context for all questions, or one per question.")
             frame = pd.DataFrame({cfg.question_column: list(cfg.question), cfg.context_column: contexts})
         elif cfg.predict_file:
             frame = readers.read_table(cfg.predict_file, "predict_file")

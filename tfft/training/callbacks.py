@@ -18,11 +18,17 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
 
     It must come before the progress bar and TensorBoard in the callback list so they see
     the added metrics (Keras appends its own progress bar last).
+
+    With ``every`` > 1 the task metrics are computed every ``every`` epochs and after the
+    last one (generation is slow); epochs without them cannot become the best epoch
+    unless ``metric`` is one Keras logs itself (``loss``).
     """
 
-    def __init__(self, evaluate: Optional[Callable[[], dict[str, float]]], metric: str, patience: int = 0) -> None:
+    def __init__(self, evaluate: Optional[Callable[[], dict[str, float]]], metric: str, patience: int = 0,
+                 every: int = 1) -> None:
         super().__init__()
         self.evaluate = evaluate
+        self.every = max(int(every), 1)
         self.metric = metric
         self.patience = patience
         self.sign = -1.0 if any(metric.endswith(m) for m in LOWER_IS_BETTER) else 1.0
@@ -33,7 +39,8 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         logs = logs if logs is not None else {}
-        if self.evaluate is not None:
+        epochs = (getattr(self, "params", None) or {}).get("epochs")  # set by fit
+        if self.evaluate is not None and ((epoch + 1) % self.every == 0 or epoch + 1 == epochs):
             for name, value in self.evaluate().items():
                 logs[f"val_{name}"] = value
         value = logs.get(f"val_{self.metric}", logs.get(self.metric))

@@ -32,9 +32,19 @@ class WarmupLinearDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
 
 
 def make_optimizer(learning_rate: float, weight_decay: float, total_steps: int,
-                   warmup_ratio: float) -> tf.keras.optimizers.Optimizer:
-    """AdamW over the schedule above; biases and LayerNorm weights get no weight decay."""
+                   warmup_ratio: float, name: str = "adamw") -> tf.keras.optimizers.Optimizer:
+    """AdamW (or Adafactor) over the schedule above; biases and LayerNorm weights get no weight decay.
+
+    Adafactor keeps factored second moments (a row and a column vector per matrix instead
+    of a full matrix), which is why T5 was trained with it; here it follows the same
+    warmup/decay schedule as AdamW rather than its own relative step size.
+    """
     schedule = WarmupLinearDecay(learning_rate, total_steps, int(round(warmup_ratio * total_steps)))
+    if name == "adafactor":
+        optimizer = tf.keras.optimizers.Adafactor(learning_rate=schedule, weight_decay=weight_decay or None,
+                                                  relative_step=False)
+        optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])
+        return optimizer
     optimizer = tf.keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay,
                                           epsilon=1e-8, clipnorm=None)
     optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])

@@ -1,0 +1,178 @@
+"""Sequence-to-sequence: generative QA with T5 (``t5_qa``) and any text -> text (``text2text``).
+
+Labels are target token ids padded with -100 per batch; the model shifts them right into
+its decoder inputs (teacher forcing) and a masked cross-entropy ignores the padding.
+Evaluation generates with an XLA-compiled beam search (tfft's n-gram blocking inside) and
+scores the decoded text: ``exact_match``, ``f1`` (SQuAD) and ``rouge_l``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import weakref
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import pandas as pd
+
+from tfft.data import readers
+from tfft.data.features import Features, encode_texts
+from tfft.errors import TfftError
+from tfft.metrics.generation import generation_metrics
+from tfft.tasks.base import Task, TaskInfo
+from tfft.tasks.seq2seq_data import SourceSpec, targets
+
+DEFAULT_TARGET_LENGTH = 128
+# Compiled generate functions by model: kept outside the Keras model so Keras does not try
+# to track (and save) a tf.function as part of the model.
+_GENERATORS: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
+
+
+class Seq2SeqTask(Task):
+    """Text built from columns -> generated text."""
+
+    def __init__(self, name: str, **defaults: Any) -> None:
+        base = {"target_column": "target", "max_target_length": DEFAULT_TARGET_LENGTH, "num_beams": 4,
+                "no_repeat_ngram_size": 0, "pad_to_multiple_of": 8, "metric_for_best": "rouge_l"}
+        super().__init__(name, **{**base, **defaults})
+
+    # -- data ---------------------------------------------------------------------------
+    def data_info(self, cfg: Any, train: Optional[pd.DataFrame]) -> TaskInfo:
+        spec = SourceSpec.resolve(cfg)
+        spec.fields()  # a template that cannot work fails before any data is read
+        extras = {**spec.to_extras(), "target_column": cfg.target_column,
+                  "max_target_length": int(cfg.max_target_length or DEFAULT_TARGET_LENGTH)}
+        return TaskInfo(task=self.name, extras=extras)
+
+    def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,
+                      info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
+        if len(frame) == 0:
+            raise TfftError(f"The {split} data is empty (0 rows); give a file with examples.")
+        spec = SourceSpec.resolve(cfg, info.extras if info else None)
+        sources, notes = spec.render(frame, split)
+        out = pd.DataFrame({"text": sources})
+        if split != "predict":
+            column = (info.extras.get("target_column") if info else None) or cfg.target_column
+            answers, dropped = targets(frame.loc[sources.index], column, split, spec.lowercase)
+            notes += dropped
+            out = out.loc[answers.index].assign(target=answers)
+        limit = cfg.max_train_samples if split == "train" else cfg.max_eval_samples
+        return (out.head(limit) if limit else out).reset_index(drop=True), notes
+
+    def featurize(self, cfg: Any, examples: pd.DataFrame, tokenizer: Any, info: TaskInfo) -> Features:
+        inputs = encode_texts(tokenizer, examples["text"].tolist(), info.max_length)
+        labels = None
+        if "target" in examples:
+            limit = int(info.extras.get("max_target_length", DEFAULT_TARGET_LENGTH))
+            labels = encode_texts(tokenizer, examples["target"].tolist(), limit)["input_ids"]
+        return Features(inputs={"input_ids": inputs["input_ids"]}, labels=labels)
+
+    def predict_examples(self, cfg: Any) -> pd.DataFrame:
+        from tfft.models import loading, scratch
+
+        saved = None if scratch.is_scratch(cfg.model) else loading.read_info(loading.resolve_model_dir(cfg.model))
+        info = TaskInfo.from_dict(saved) if saved else None
+        fields = SourceSpec.resolve(cfg, info.extras if info else None).fields()
+        if cfg.question:
+            contexts = list(cfg.context) * len(cfg.question) if len(cfg.context) == 1 else list(cfg.context)
+            frame = pd.DataFrame({"question": list(cfg.question), "context": contexts})
+        elif cfg.text:
+            if len(fields) != 1:
+                raise TfftError(f"--text fills one input column, but the input is made from {', '.join(fields)}; "
+                                "pass --predict_file=<file with those columns> (t5_qa: --question and --context).")
+            frame = pd.DataFrame({fields[0]: list(cfg.text)})
+        elif cfg.predict_file.endswith(".txt") and len(fields) == 1:
+            with open(cfg.predict_file, encoding="utf-8-sig") as f:
+                frame = pd.DataFrame({fields[0]: [line.rstrip("\n") for line in f]})
+        else:
+            frame = readers.read_table(cfg.predict_file, "predict_file")
+        examples, _ = self.prepare_split(cfg, frame, "predict", info)
+        return examples
+
+    # -- model --------------------------------------------------------------------------
+    def build_model(self, cfg: Any, info: TaskInfo, model_dir: str) -> Any:
+        from transformers import TFAutoModelForSeq2SeqLM
+
+        from tfft.models.loading import load_pretrained, load_tokenizer
+        from tfft.models.wrap import Seq2SeqTaskModel, wrap
+
+        hf = load_pretrained(TFAutoModelForSeq2SeqLM, model_dir)
+        info = dataclasses.replace(info, extras={**info.extras, "generation": generation_options(cfg, info)})
+        return wrap(hf, self.input_names + ("decoder_input_ids",), ["logits"], info=info,
+                    tokenizer=load_tokenizer(model_dir), model_class=Seq2SeqTaskModel)
+
+    def loss(self, cfg: Any, info: TaskInfo) -> Any:
+        from tfft.training.losses import MaskedSparseCategoricalCrossentropy
+
+        return MaskedSparseCategoricalCrossentropy()
+
+    def metrics(self, cfg: Any, info: TaskInfo) -> Any:
+        return []  # per-batch token metrics say little; generation metrics come from evaluate()
+
+    # -- outputs ------------------------------------------------------------------------
+    def model_outputs(self, model: Any, cfg: Any, dataset: Any) -> dict[str, np.ndarray]:
+        """Generated ids (``sequences``) and their decoded ``text``.
+
+        Splits are decoded by the XLA-compiled generator. ``--mode=predict`` decodes eagerly
+        (same ids): for a few command-line inputs one XLA compile (~5-30 s) costs more
+        than the whole eager beam search.
+        """
+        from tfft.generation.generate import GenerationOptions, generate_batches, generate_ids
+
+        pad = model.tokenizer.pad_token_id or 0
+        if cfg.mode == "predict":
+            options = GenerationOptions.from_dict(model.info.extras.get("generation", {}))
+            generate = functools.partial(generate_ids, model.hf_model, options)
+        else:
+            generate = generator(model)
+        ids = generate_batches(generate, iter(dataset), pad)
+        texts = model.tokenizer.batch_decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=True)
+        return {"sequences": ids, "text": np.asarray([t.strip() for t in texts], dtype=object)}
+
+    def evaluate(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                 info: TaskInfo) -> dict[str, float]:
+        return generation_metrics(list(outputs["text"]), examples["target"].tolist())
+
+    def postprocess(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                    info: TaskInfo) -> list[dict[str, Any]]:
+        return [{"text": str(t)} for t in outputs["text"]]
+
+    def prediction_records(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                           info: TaskInfo) -> list[dict[str, Any]]:
+        return [{"input": src, "target": tgt, "prediction": str(pred)}
+                for src, tgt, pred in zip(examples["text"], examples["target"], outputs["text"])]
+
+    def format_prediction(self, prediction: Mapping[str, Any]) -> str:
+        return prediction["text"]
+
+    def serving_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
+        """``serving_default``: token ids in, generated ids out (see ``tfft.generation.generate``)."""
+        from tfft.generation.generate import GenerationOptions, serving_function
+
+        options = GenerationOptions.from_dict(info.extras.get("generation", {}))
+        return {"serving_default": serving_function(model.hf_model, options), **self.text_signatures(model, info)}
+
+    def text_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
+        """Raw text in / text out signatures (tokenizing inside the graph): the serving issue's
+        hook, none yet. The export's ``assets/tokenizer/`` holds what they will need."""
+        return {}
+
+
+def generation_options(cfg: Any, info: TaskInfo) -> dict[str, Any]:
+    """The run's decoding settings (saved with the model and used by the export)."""
+    max_new = cfg.max_new_tokens or int(info.extras.get("max_target_length", DEFAULT_TARGET_LENGTH))
+    return {"num_beams": int(cfg.num_beams or 1), "max_new_tokens": int(max_new),
+            "no_repeat_ngram_size": int(cfg.no_repeat_ngram_size or 0), "length_penalty": float(cfg.length_penalty),
+            "early_stopping": bool(cfg.early_stopping)}
+
+
+def generator(model: Any) -> Any:
+    """The model's compiled generate function for its current options (built once, kept on the model)."""
+    from tfft.generation.generate import GenerationOptions, compiled_generator
+
+    options = GenerationOptions.from_dict(model.info.extras.get("generation", {}))
+    cached = _GENERATORS.get(model)
+    if cached is None or cached[0] != options:
+        cached = _GENERATORS[model] = (options, compiled_generator(model.hf_model, options))
+    return cached[1]
