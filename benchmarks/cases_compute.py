@@ -39,15 +39,17 @@ def _flops_per_token(model: Any, seq: int) -> float:
 
 
 def _matmul(n: int, rounds: int = 8) -> Any:
+    """A chain of ``rounds`` float32 ``n x n`` matmuls on distinct operands (identical ones
+    would be merged into one by the graph optimizer's common-subexpression elimination)."""
     import tensorflow as tf
 
     a = tf.random.normal([n, n], seed=1)
-    b = tf.random.normal([n, n], seed=2)
+    bs = [tf.random.normal([n, n], seed=2 + i) for i in range(rounds)]
 
     @tf.function
     def chain() -> tf.Tensor:
         total = tf.zeros([n, n])
-        for _ in range(rounds):
+        for b in bs:
             total += tf.matmul(a, b)
         return total
 

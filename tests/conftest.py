@@ -110,6 +110,21 @@ def tiny_config(tiny_model_dir, keyword_files, tmp_path):
     return make
 
 
+def steps_from(cfg, initial_weights=None, n=3):
+    """Losses, starting weights and final weights after ``n`` train steps (from
+    ``initial_weights`` when given, so two configs can start alike)."""
+    import tfft
+
+    tf.keras.utils.set_random_seed(0)
+    train_ds, _ = tfft.datasets(cfg)
+    model = tfft.build_model(cfg)
+    if initial_weights is not None:
+        model.set_weights(initial_weights)
+    start = model.get_weights()
+    losses = [model.train_on_batch(x, y, return_dict=True)["loss"] for x, y in train_ds.take(n)]
+    return losses, start, model.get_weights()
+
+
 def run_python(code_or_args: list[str], cwd: str = ROOT, env: dict | None = None,
                timeout: int = 600) -> subprocess.CompletedProcess:
     """Runs ``python <args>`` in a fresh process and returns the completed process."""

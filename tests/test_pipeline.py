@@ -67,3 +67,19 @@ def test_buckets_reduce_padding_on_a_long_tailed_length_mix():
         padded[buckets] = sum(int(np.prod(x["input_ids"].shape)) for x, _ in ds)
     assert padded[8] < 0.8 * padded[0]
     assert padded[8] < 1.15 * lengths.sum()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 50), max_size=6), max_size=12), st.data())
+def test_take_reorders_rows_inputs_labels_and_extras_alike(rows, data):
+    index = np.asarray(data.draw(st.lists(st.integers(0, max(len(rows) - 1, 0)), max_size=15) if rows else st.just([])),
+                       dtype=np.int64)
+    ragged = Ragged.from_lists(rows)
+    assert [list(ragged.take(index).row(i)) for i in range(len(index))] == [rows[i] for i in index]
+    labels = np.arange(len(rows)) * 10
+    features = Features({"input_ids": ragged}, labels=labels, example_index=np.arange(len(rows)),
+                        extras={"offsets": ragged, "cls": labels + 1})
+    taken = features.take(index)
+    assert taken.labels.tolist() == (labels[index]).tolist() and taken.example_index.tolist() == index.tolist()
+    assert taken.extras["cls"].tolist() == (labels[index] + 1).tolist()
+    assert [list(taken.extras["offsets"].row(i)) for i in range(len(index))] == [rows[i] for i in index]

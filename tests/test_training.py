@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import tfft
+from conftest import steps_from
 from tfft.training.optimizer import WarmupLinearDecay
 
 pytestmark = pytest.mark.slow
@@ -29,25 +29,13 @@ def test_schedule_warms_up_then_decays_linearly():
     np.testing.assert_allclose(got, [0, 1e-5, 2e-5, 1e-5, 0, 0], atol=1e-12)
 
 
-def _three_steps(cfg, initial_weights=None):
-    """Losses and final weights after three train steps from the same start."""
-    tf.keras.utils.set_random_seed(0)
-    train_ds, _ = tfft.datasets(cfg)
-    model = tfft.build_model(cfg)
-    if initial_weights is not None:
-        model.set_weights(initial_weights)
-    start = model.get_weights()
-    losses = [model.train_on_batch(x, y, return_dict=True)["loss"] for x, y in train_ds.take(3)]
-    return losses, start, model.get_weights()
-
-
 def test_mirrored_two_replicas_match_one_device_on_the_same_global_batch(tiny_config):
     # One device with batch 16 vs 2 replicas with 8 each: the same 16 examples per step.
     single = tiny_config(strategy="default", batch_size=16, length_buckets=0)
     mirrored = tiny_config(strategy="mirrored", batch_size=8, length_buckets=0)
     assert tfft.api.global_batch(mirrored, 8) == 16
-    losses_1, start, weights_1 = _three_steps(single)
-    losses_2, _, weights_2 = _three_steps(mirrored, start)
+    losses_1, start, weights_1 = steps_from(single)
+    losses_2, _, weights_2 = steps_from(mirrored, start)
     np.testing.assert_allclose(losses_1, losses_2, rtol=1e-4, atol=1e-5)
     assert not np.allclose(start[0], weights_1[0])  # training moved the weights
     for a, b in zip(weights_1, weights_2):

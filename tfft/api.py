@@ -30,11 +30,16 @@ from tfft.data.prepare import Prepared, load_model_context, pad_values, prepare
 from tfft.serving.saved_model import export_model
 from tfft.tasks import TaskInfo
 from tfft.training.optimizer import make_optimizer
-from tfft.training.strategy import get_strategy, set_precision
+from tfft.training.strategy import set_precision, strategy_for
 
 def global_batch(cfg: Config, per_replica: int) -> int:
     """Per-replica batch times the replicas of the run's strategy."""
-    return per_replica * get_strategy(cfg.strategy).num_replicas_in_sync
+    return per_replica * strategy_for(cfg).num_replicas_in_sync
+
+
+def train_batch(cfg: Config) -> int:
+    """Examples per optimizer step: the global batch times ``gradient_accumulation_steps``."""
+    return global_batch(cfg, cfg.batch_size) * cfg.gradient_accumulation_steps
 
 
 def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
@@ -42,7 +47,7 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
     prepared = prepare(cfg)
     if "train" not in prepared.features:
         raise ValueError("tfft.datasets needs training data: set train_file or dataset in the config.")
-    train = make_dataset(prepared.features["train"], batch_size=global_batch(cfg, cfg.batch_size),
+    train = make_dataset(prepared.features["train"], batch_size=train_batch(cfg),
                          pad_values=prepared.pad_values(), shuffle=True, seed=cfg.seed,
                          buckets=cfg.length_buckets, pad_to_multiple_of=pad_multiple(cfg))
     val = eval_dataset(cfg, prepared, prepared.features["validation"]) if "validation" in prepared.features else None
@@ -50,22 +55,28 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
 
 
 def eval_dataset(cfg: Config, prepared: Prepared, features: Features, with_labels: bool = True) -> tf.data.Dataset:
-    """Unshuffled batches of ``eval_batch_size`` per replica, in example order."""
+    """Unshuffled batches of ``eval_batch_size`` per replica, shortest first (order does not
+    change a loss or metric averaged over the split, and batches pad little)."""
+    features = features.take(np.argsort(features.lengths(), kind="stable"))
     return make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
                         pad_values=prepared.pad_values(), with_labels=with_labels,
                         pad_to_multiple_of=pad_multiple(cfg))
 
 
+XLA_PAD_MULTIPLE = 32  # with --jit_compile: at most max_length / 32 widths per bucket to compile
+
+
 def pad_multiple(cfg: Config) -> int:
-    """Padded widths are multiples of this (``--pad_to_multiple_of``, else the task's, else 1)."""
-    return cfg.pad_to_multiple_of or 1
+    """Padded widths are multiples of this (``--pad_to_multiple_of``, else the task's, else 32
+    under ``--jit_compile`` so XLA compiles few shapes, else 1)."""
+    return cfg.pad_to_multiple_of or (XLA_PAD_MULTIPLE if cfg.jit_compile else 1)
 
 
 def train_steps(cfg: Config) -> int:
     """Optimizer steps of the whole run: batches per epoch (as bucketed) times epochs."""
     features = prepare(cfg).features["train"]
     lengths = features.lengths()
-    return cfg.epochs * batch_count(lengths, global_batch(cfg, cfg.batch_size),
+    return cfg.epochs * batch_count(lengths, train_batch(cfg),
                                     bucket_boundaries(lengths, cfg.length_buckets, pad_multiple(cfg)))
 
 
@@ -88,9 +99,11 @@ def build_model(cfg: Config) -> tf.keras.Model:
     task, model_dir, _, info = model_info(cfg)
     steps = train_steps(cfg) if cfg.mode == "train" else 1
     set_precision(cfg.mixed_precision)
-    with get_strategy(cfg.strategy).scope():
+    with strategy_for(cfg).scope():
         model = task.build_model(cfg, info, model_dir)
-        optimizer = make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio, cfg.optimizer)
+        optimizer = make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio, cfg.optimizer,
+                                   max_grad_norm=cfg.max_grad_norm)
+        model.accumulation_steps = cfg.gradient_accumulation_steps
         model.compile(optimizer=optimizer,
                       loss={name: task.loss(cfg, info) for name in model.output_names}
                       if len(model.output_names) > 1 else task.loss(cfg, info),
@@ -99,13 +112,22 @@ def build_model(cfg: Config) -> tf.keras.Model:
 
 
 def outputs(model: tf.keras.Model, cfg: Config, features: Features) -> dict[str, np.ndarray]:
-    """Raw model outputs for every feature, in order (the task's ``model_outputs``)."""
+    """Raw model outputs for every feature, in order (the task's ``model_outputs``).
+
+    Features are batched shortest first, so a batch pads little (evaluation data is not
+    length-bucketed), and the outputs are put back in the features' order.
+    """
     from tfft.tasks import get_task
 
-    ds = make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
+    order = np.argsort(features.lengths(), kind="stable")
+    ds = make_dataset(features.take(order), batch_size=global_batch(cfg, cfg.eval_batch_size),
                       pad_values=pad_values(model.tokenizer), with_labels=False,
                       pad_to_multiple_of=pad_multiple(cfg))
-    return get_task(cfg.task).model_outputs(model, cfg, ds)
+    result = get_task(cfg.task).model_outputs(model, cfg, ds)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return {name: np.asarray(value)[inverse] if len(value) == len(order) else value
+            for name, value in result.items()}
 
 
 def split_outputs(model: tf.keras.Model, cfg: Config, split: str) -> dict[str, np.ndarray]:

@@ -20,7 +20,7 @@ from tfft.errors import TfftError
 
 MODES = ("train", "evaluate", "predict", "export")
 OPTIMIZERS = ("adamw", "adafactor")
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("none", "bf16", "fp16")
 
 
@@ -86,9 +86,19 @@ class TrainOptions:
                                      "ratio in train (helps rare labels).", choices=("none", "auto"))
     tune_thresholds: bool = opt(False, "Multi-label: choose each label's threshold on validation to maximise its F1.")
     thresholds_file: Optional[str] = opt(None, "Multi-label: JSON {label: threshold} to use instead of 0.5.")
-    strategy: str = opt("auto", "auto | default | mirrored | multi_worker.", choices=STRATEGIES)
-    mixed_precision: str = opt("none", "none | bf16 | fp16.", choices=PRECISIONS)
-    jit_compile: bool = opt(False, "Compile the train step with XLA.")
+    strategy: str = opt("auto", "auto | default | one_device | mirrored | multi_worker | tpu (see Scaling out).",
+                        choices=STRATEGIES)
+    devices: tuple[str, ...] = opt((), "Devices for --strategy=mirrored or one_device, e.g. GPU:0 (repeatable). "
+                                       "Default: every GPU (or every CPU device when there is none).", multi=True)
+    tpu: Optional[str] = opt(None, "--strategy=tpu: the TPU's name or grpc:// address (default: the local TPU VM).")
+    mixed_precision: str = opt("none", "none | bf16 | fp16 (float16 with dynamic loss scaling).", choices=PRECISIONS)
+    jit_compile: bool = opt(False, "Compile the train step with XLA (the run reports how many batch shapes it "
+                                   "compiled).")
+    gradient_accumulation_steps: int = opt(1, "Split each step's batch into N micro-batches run one after another "
+                                              "and apply their summed gradients once: the update of an N times "
+                                              "larger batch in the memory of one micro-batch.")
+    max_grad_norm: Optional[float] = opt(None, "Clip gradients to this global norm before each update (1.0 is "
+                                               "usual; default off).")
     optimizer: str = opt("adamw", "adamw | adafactor (memory-light, the usual choice for T5).", choices=OPTIMIZERS)
     pad_to_multiple_of: Optional[int] = opt(None, "Pad batches (and length-bucket limits) to a multiple of N "
                                                   "tokens so XLA compiles few shapes. Default: the task's (8 for "
@@ -169,7 +179,7 @@ class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions):
         _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
         _check_choice("label_weights", self.label_weights, ("none", "auto"))
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        for name in ("batch_size", "epochs", "eval_batch_size", "generate_every",
+        for name in ("batch_size", "epochs", "eval_batch_size", "generate_every", "gradient_accumulation_steps",
                      "n_best_size", "max_answer_length"):
             _check_positive(name, getattr(self, name))
         for name in ("max_length", "max_train_samples", "max_eval_samples", "max_target_length", "max_new_tokens",
@@ -178,6 +188,15 @@ class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions):
                 _check_positive(name, getattr(self, name))
         if self.learning_rate <= 0:
             raise TfftError(f"--learning_rate must be > 0 (received {self.learning_rate}); try 2e-5.")
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise TfftError(f"--max_grad_norm must be > 0 (received {self.max_grad_norm}); try 1.0, or leave it "
+                            "out to train without clipping.")
+        if self.devices and self.strategy not in ("mirrored", "one_device"):
+            raise TfftError(f"--devices applies to --strategy=mirrored or one_device (received --strategy="
+                            f"{self.strategy}); add --strategy=mirrored.")
+        if self.strategy == "one_device" and len(self.devices) > 1:
+            raise TfftError(f"--strategy=one_device takes one --devices (received {', '.join(self.devices)}); use "
+                            "--strategy=mirrored for several.")
         for name in ("warmup_ratio", "validation_split"):
             if not 0 <= getattr(self, name) < 1:
                 raise TfftError(f"--{name} must be in [0, 1) (received {getattr(self, name)}).")

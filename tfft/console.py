@@ -38,8 +38,14 @@ def model_summary(model: Any, cfg: Any, global_batch: int) -> None:
     total = int(sum(np.prod(v.shape) for v in model.weights))
     print(f"Model: {cfg.model} ({type(model.hf_model).__name__}), parameters: {trainable:,} trainable "
           f"of {total:,}")
+    steps = cfg.gradient_accumulation_steps
+    accumulation = f" x {steps} accumulated micro-batches = {global_batch * steps} per update" if steps > 1 else ""
+    extras = [s for s, on in ((f"{cfg.mixed_precision} mixed precision", cfg.mixed_precision != "none"),
+                              ("XLA", cfg.jit_compile), (f"clip norm {cfg.max_grad_norm:g}" if cfg.max_grad_norm
+                                                         else "", bool(cfg.max_grad_norm))) if on]
     print(f"Training: {cfg.epochs} epochs, global batch {global_batch} ({cfg.batch_size} per replica x "
-          f"{global_batch // cfg.batch_size} replicas, strategy {cfg.strategy}), lr {cfg.learning_rate:g}")
+          f"{global_batch // cfg.batch_size} replicas, strategy {cfg.strategy}){accumulation}, "
+          f"lr {cfg.learning_rate:g}" + "".join(f", {e}" for e in extras))
 
 
 def report(name: str, table: dict[str, Any], path: str = "") -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from typing import Any, Optional
 
 import tensorflow as tf
@@ -19,11 +20,25 @@ from tfft.config import Config
 from tfft.data.prepare import prepare
 from tfft.models.loading import INFO_FILE
 from tfft.training.callbacks import EvaluateAndKeepBest, plot_history
+from tfft.training.shapes import ShapeLog
+from tfft.training.strategy import is_chief, strategy_for
 
 
 def run(cfg: Config) -> dict[str, Any]:
-    """Runs ``cfg.mode`` and returns its results (also written to ``results.json``)."""
-    return {"train": train, "evaluate": evaluate, "predict": predict, "export": export}[cfg.mode](cfg)
+    """Runs ``cfg.mode`` and returns its results (also written to ``results.json``).
+
+    In a multi-worker run every worker trains, but only the chief writes where the config
+    says; the other workers write to a temporary directory that is removed afterwards.
+    """
+    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
+    if cfg.strategy != "multi_worker":
+        return modes[cfg.mode](cfg)
+    strategy_for(cfg)  # first: it configures the collective ops of the TF runtime
+    if is_chief():
+        return modes[cfg.mode](cfg)
+    with tempfile.TemporaryDirectory(prefix="tfft-worker-") as scratch:
+        return modes[cfg.mode](cfg.replace(output_dir=os.path.join(scratch, "run"),
+                                           export_dir=os.path.join(scratch, "exports")))
 
 
 def train(cfg: Config) -> dict[str, Any]:
@@ -40,8 +55,14 @@ def train(cfg: Config) -> dict[str, Any]:
     has_val = val_ds is not None
     keeper = EvaluateAndKeepBest((lambda: api.evaluate(model, cfg, "validation")) if has_val else None,
                                  cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every)
+    shapes = ShapeLog()
+    if cfg.jit_compile:
+        train_ds = shapes.attach(train_ds)
     history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=_verbosity(),
                         callbacks=[keeper, tf.keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
+    if cfg.jit_compile:
+        results["xla_batch_shapes"] = len(shapes.shapes)
+        print(f"XLA: the train step was compiled for {shapes.summary()}")
     results["best_epoch"] = None if keeper.best_epoch is None else keeper.best_epoch + 1
     known: dict[str, Any] = {}
     if has_val:  # calibration changes only the task facts, so these outputs are scored too

@@ -62,7 +62,12 @@ class Ragged:
 
     def take(self, index: np.ndarray) -> "Ragged":
         """Rows at ``index``, in that order."""
-        return Ragged.from_lists([self.row(int(i)) for i in index])
+        index = np.asarray(index, dtype=np.int64)
+        lengths = self.lengths()[index]
+        splits = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        # position of every output value in ``values``: its row's start plus its offset in the row
+        starts = np.repeat(self.row_splits[:-1][index] - splits[:-1], lengths)
+        return Ragged(self.values[starts + np.arange(splits[-1])], splits)
 
 
 @dataclasses.dataclass
@@ -88,6 +93,20 @@ class Features:
     def lengths(self) -> np.ndarray:
         """Sequence length of each feature (that of its first input)."""
         return next(iter(self.inputs.values())).lengths()
+
+    def take(self, index: np.ndarray) -> "Features":
+        """The features at ``index``, in that order (inputs, labels, example index and extras)."""
+        return Features(inputs={k: v.take(index) for k, v in self.inputs.items()}, labels=_take(self.labels, index),
+                        example_index=_take(self.example_index, index),
+                        extras={k: _take(v, index) for k, v in self.extras.items()})
+
+
+def _take(value: Any, index: np.ndarray) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: _take(v, index) for k, v in value.items()}
+    return value.take(index) if isinstance(value, Ragged) else np.asarray(value)[index]
 
 
 def fingerprint(*parts: Any) -> str:

@@ -98,7 +98,10 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
     if labels is None:
         ds = ds.map(lambda cols: cols)
     ds = ds.apply(tf.data.experimental.assert_cardinality(batch_count(lengths, batch_size, boundaries)))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    # multi-worker: every worker builds the same batches and keeps its share of each (no file sharding)
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def _ragged(rows: Ragged) -> tf.RaggedTensor:

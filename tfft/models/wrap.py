@@ -21,6 +21,7 @@ class TaskModel(tf.keras.Model):
         hf_model: The wrapped Hugging Face TF model (``save_pretrained`` writes it).
         info: The task's :class:`tfft.tasks.TaskInfo`.
         tokenizer: The Hugging Face tokenizer the features were made with.
+        accumulation_steps: Micro-batches per optimizer step (1: Keras' own train step).
     """
 
     def __init__(self, inputs: Any, outputs: Any, *, hf_model: Any, info: Any, tokenizer: Any,
@@ -29,6 +30,15 @@ class TaskModel(tf.keras.Model):
         self.hf_model = hf_model
         self.info = info
         self.tokenizer = tokenizer
+        self.accumulation_steps = 1
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """Keras' step, or ``accumulation_steps`` micro-batches per update (``--gradient_accumulation_steps``)."""
+        if self.accumulation_steps > 1:
+            from tfft.training.accumulate import accumulated_train_step
+
+            return accumulated_train_step(self, data, self.accumulation_steps)
+        return super().train_step(data)
 
 
 class Seq2SeqTaskModel(TaskModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import tensorflow as tf
 
@@ -32,20 +32,24 @@ class WarmupLinearDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
 
 
 def make_optimizer(learning_rate: float, weight_decay: float, total_steps: int,
-                   warmup_ratio: float, name: str = "adamw") -> tf.keras.optimizers.Optimizer:
+                   warmup_ratio: float, name: str = "adamw",
+                   max_grad_norm: Optional[float] = None) -> tf.keras.optimizers.Optimizer:
     """AdamW (or Adafactor) over the schedule above; biases and LayerNorm weights get no weight decay.
 
     Adafactor keeps factored second moments (a row and a column vector per matrix instead
     of a full matrix), which is why T5 was trained with it; here it follows the same
     warmup/decay schedule as AdamW rather than its own relative step size.
+
+    ``max_grad_norm`` clips by global norm; the optimizer applies it after gradients are
+    summed across replicas, so the norm is the global batch's.
     """
     schedule = WarmupLinearDecay(learning_rate, total_steps, int(round(warmup_ratio * total_steps)))
     if name == "adafactor":
         optimizer = tf.keras.optimizers.Adafactor(learning_rate=schedule, weight_decay=weight_decay or None,
-                                                  relative_step=False)
+                                                  relative_step=False, global_clipnorm=max_grad_norm)
         optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])
         return optimizer
     optimizer = tf.keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay,
-                                          epsilon=1e-8, clipnorm=None)
+                                          epsilon=1e-8, global_clipnorm=max_grad_norm)
     optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])
     return optimizer
