@@ -52,8 +52,9 @@ def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
         tf.saved_model.save(root, tmp, signatures=signatures)
         _write_assets(model, os.path.join(tmp, "assets"))
         default_inputs = tf.nest.flatten(signatures["serving_default"].structured_input_signature)
-        if any(spec.dtype == tf.string for spec in default_inputs):
-            _write_warmup(tmp, name)
+        text_inputs = [spec.name for spec in default_inputs if spec.dtype == tf.string]
+        if text_inputs:
+            _write_warmup(tmp, name, text_inputs)
         return _publish(tmp, base)
     finally:
         if os.path.exists(tmp):
@@ -89,13 +90,13 @@ WARMUP_TEXTS = ("This is a warmup request.", "A second, somewhat longer text so 
                                            "before the first real request arrives.")
 
 
-def _write_warmup(path: str, name: str) -> None:
+def _write_warmup(path: str, name: str, inputs: list[str]) -> None:
     """Sample raw-text requests TF Serving replays before it serves a new version."""
     from tfft.serving.client import write_warmup
 
     extra = os.path.join(path, "assets.extra")
     os.makedirs(extra, exist_ok=True)
-    write_warmup(os.path.join(extra, "tf_serving_warmup_requests"), name, list(WARMUP_TEXTS))
+    write_warmup(os.path.join(extra, "tf_serving_warmup_requests"), name, list(WARMUP_TEXTS), names=inputs)
 
 
 def _publish(tmp: str, base: str) -> str:

@@ -165,6 +165,15 @@ class QuestionAnsweringTask(Task):
 
         return {"serving_default": serve.get_concrete_function()}
 
+    def text_signatures(self, model: Any, info: TaskInfo, encoder: Any) -> dict[str, Any]:
+        """``serving_default``: ``question`` and ``context`` strings -> ``answer``, ``score``,
+        ``start`` / ``end``, windowed and decoded in the graph (:mod:`tfft.serving.qa_graph`);
+        the window signature stays as ``serve_ids``."""
+        from tfft.serving.qa_graph import qa_text_signature
+
+        return {"serving_default": qa_text_signature(model, tuple(model.input), OUTPUT, info.max_length,
+                                                     int(info.extras["doc_stride"]), decode_options(info), encoder)}
+
 
 def decode_options(info: TaskInfo) -> DecodeOptions:
     """The decoding knobs a model's task facts carry."""
