@@ -119,11 +119,14 @@ class TextEncoder(tf.Module):
                 "attention_mask": tf.ones_like(ids).to_tensor(default_value=0)}
 
 
-def text_encoder(tokenizer: Any, max_length: int) -> Optional[TextEncoder]:
-    """An in-graph encoder matching ``tokenizer``, or None when it is not a BERT WordPiece tokenizer."""
+def text_encoder(tokenizer: Any, max_length: int) -> Optional[Any]:
+    """An in-graph encoder matching ``tokenizer``: a :class:`TextEncoder` for BERT WordPiece, a
+    :class:`tfft.serving.sentencepiece.SentencePieceEncoder` for T5 SentencePiece, else None."""
     spec = wordpiece_spec(tokenizer)
     if spec is None:
-        return None
+        from tfft.serving.sentencepiece import sentencepiece_encoder
+
+        return sentencepiece_encoder(tokenizer, max_length)
     try:
         import tensorflow_text  # noqa: F401
     except ImportError:
