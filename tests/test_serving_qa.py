@@ -82,6 +82,11 @@ def test_the_text_export_answers_as_predict_in_a_tensorflow_only_process(qa_mode
     assert (served["answer"][-2], served["start"][-2], served["end"][-2]) == ("", -1, -1)  # empty context
     for (_, context), answer, start, end in zip(rows + extra, served["answer"], served["start"], served["end"]):
         assert answer == (context[start:end] if start >= 0 else "")
+    serving = json.load(open(f"{path}/assets/tfft.json"))["serving"]
+    assert serving["serving_default_input"] == "text"
+    assert serving["signatures"]["serving_default"]["inputs"] == ["context", "question"]
+    assert {"FastWordpieceTokenizeWithOffsets", "NormalizeUTF8"} <= set(serving["signatures"]["serving_default"]["ops"])
+    assert serving["signatures"]["serve_ids"]["ops"] == []  # token ids need nothing beyond core TensorFlow
 
 
 def test_version_1_answers_every_question_as_predict(qa_model):

@@ -169,6 +169,13 @@ class Seq2SeqTask(Task):
 
         return {"serving_default": serve_text.get_concrete_function()}
 
+    def text_reference(self, model: Any, info: TaskInfo, signatures: Mapping[str, Any],
+                       texts: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The compiled beam search on the HF tokenizer's ids, decoded by the HF tokenizer."""
+        sequences = super().text_reference(model, info, signatures, texts)["sequences"]
+        decoded = model.tokenizer.batch_decode(sequences, skip_special_tokens=True, clean_up_tokenization_spaces=True)
+        return {"sequences": sequences, "text": np.asarray([t.strip() for t in decoded], dtype=object)}
+
 
 def serving_generator(model: Any, info: TaskInfo) -> Any:
     """The export's compiled generate ``tf.function`` (one per model and options, so the id and
