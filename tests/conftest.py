@@ -177,13 +177,13 @@ def tiny_t5_config(vocab_size: int, d_model: int = 64) -> "object":
 
 @pytest.fixture(scope="session")
 def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A randomly initialised tiny T5 + a Unigram tokenizer over T5_WORDS, in save_pretrained layout."""
+    """A randomly initialised tiny T5 + a SentencePiece tokenizer over T5_WORDS, in save_pretrained layout."""
     from transformers import TFT5ForConditionalGeneration
 
     from tfft.models.scratch import train_unigram_tokenizer
 
     path = str(tmp_path_factory.mktemp("tiny_t5"))
-    tokenizer = train_unigram_tokenizer([" ".join(T5_WORDS), "question: context: reverse: ."] * 3)
+    tokenizer = train_unigram_tokenizer([" ".join(T5_WORDS), "question: context: reverse: ."] * 3, path)
     tf.keras.utils.set_random_seed(0)
     model = TFT5ForConditionalGeneration(tiny_t5_config(len(tokenizer)))
     model(model.dummy_inputs)

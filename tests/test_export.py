@@ -11,7 +11,8 @@ import tensorflow as tf
 
 import tfft
 from conftest import run_python
-from tfft.serving import saved_model
+from tfft.errors import TfftError
+from tfft.serving import ops, saved_model
 
 pytestmark = pytest.mark.slow
 
@@ -101,6 +102,50 @@ def test_a_failed_export_leaves_no_version_directory(exported, monkeypatch):
         tfft.export(model, cfg)
     assert sorted(os.listdir(base)) == before
     assert saved_model.versions(base) == sorted(int(v) for v in before if v.isdigit())
+
+
+def test_an_export_that_answers_differently_from_python_fails_and_publishes_nothing(exported, monkeypatch):
+    import tfft.serving.text as text
+
+    cfg, model, _ = exported
+    base = os.path.join(cfg.export_dir, "sentiment")
+    before = sorted(os.listdir(base))
+    real = text.wordpiece_spec  # an in-graph tokenizer that keeps case, beside an uncased HF tokenizer
+    monkeypatch.setattr(text, "wordpiece_spec", lambda tok: {**real(tok), "lowercase": False})
+    with pytest.raises(TfftError, match="in-graph tokenizer gives other ids than the Hugging Face tokenizer"):
+        tfft.export(model, cfg)
+    assert sorted(os.listdir(base)) == before
+
+
+def test_an_export_whose_outputs_differ_from_the_python_path_fails_and_publishes_nothing(exported, monkeypatch):
+    from tfft.tasks.classification import ClassificationTask
+
+    cfg, model, _ = exported
+    base = os.path.join(cfg.export_dir, "sentiment")
+    before = sorted(os.listdir(base))
+    real = ClassificationTask.text_reference
+
+    def shifted(self, *args):
+        return {**(out := real(self, *args)), "probabilities": out["probabilities"] + 1e-3}
+
+    monkeypatch.setattr(ClassificationTask, "text_reference", shifted)
+    with pytest.raises(TfftError, match=r"serving_default output 'probabilities' differs .*max difference 0.001"):
+        tfft.export(model, cfg)
+    assert sorted(os.listdir(base)) == before
+
+
+def test_export_records_each_signatures_non_core_ops(exported):
+    _, _, path = exported
+    serving = json.load(open(os.path.join(path, "assets", "tfft.json")))["serving"]
+    assert serving["serving_default_input"] == "text"
+    assert serving["signatures"]["serve_ids"] == {"inputs": ["attention_mask", "input_ids"], "ops": []}
+    assert "FastWordpieceTokenizeWithOffsets" in serving["signatures"]["serving_default"]["ops"]
+    assert set(serving["signatures"]["serving_default"]["ops"]) <= ops.TF_SERVING_TEXT_OPS  # so no warning
+
+
+def test_ops_missing_from_tf_serving_are_named_per_signature():
+    used = {"serving_default": ["FastWordpieceTokenizeWithOffsets", "SomeCustomOp"], "serve_ids": []}
+    assert ops.missing_in_tf_serving(used) == {"serving_default": ["SomeCustomOp"]}
 
 
 def test_warmup_requests_replay_through_the_text_signature_and_grpc_helpers_round_trip(exported):

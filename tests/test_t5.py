@@ -182,15 +182,20 @@ def test_tiny_t5_learns_to_reverse_and_the_export_generates_the_same_ids(t5_conf
     first = np.argsort(validation.lengths(), kind="stable")[:len(batch["input_ids"])]
     in_process = api.split_outputs(model, cfg, "validation")["sequences"][first]
     np.savez(tmp_path / "in.npz", **{k: v.numpy() for k, v in batch.items()})
-    code = ("import sys, numpy as np, tensorflow as tf\n"
-            "f = tf.saved_model.load(sys.argv[1]).signatures['serving_default']\n"
+    code = ("import json, sys, numpy as np, tensorflow as tf, tensorflow_text\n"
+            "loaded = tf.saved_model.load(sys.argv[1])\n"
             "d = np.load(sys.argv[2])\n"
-            "print(f(input_ids=tf.constant(d['input_ids']), attention_mask=tf.constant(d['attention_mask']))"
-            "['sequences'].numpy().tolist())")
-    proc = run_python(["-c", code, export, str(tmp_path / "in.npz")], env={"TF_USE_LEGACY_KERAS": ""})
+            "ids = loaded.signatures['serve_ids'](input_ids=tf.constant(d['input_ids']),"
+            " attention_mask=tf.constant(d['attention_mask']))['sequences'].numpy().tolist()\n"
+            "text = loaded.signatures['serving_default'](text=tf.constant(json.loads(sys.argv[3])))['text']\n"
+            "print(json.dumps([ids, [t.decode() for t in text.numpy()]]))")
+    sources = [source for source, _ in rows] + ["", "RED  cat, é 東!"]
+    proc = run_python(["-c", code, export, str(tmp_path / "in.npz"), json.dumps(sources)],
+                      env={"TF_USE_LEGACY_KERAS": ""})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    served = np.asarray(json.loads(proc.stdout.strip().splitlines()[-1]))
-    np.testing.assert_array_equal(served, in_process)
+    served_ids, served_text = json.loads(proc.stdout.strip().splitlines()[-1])
+    np.testing.assert_array_equal(np.asarray(served_ids), in_process)
+    assert served_text == [p["text"] for p in tfft.predict(model, cfg, sources)]  # raw text in, text out
     saved = json.load(open(f"{export}/assets/tfft.json"))
     assert saved["extras"]["generation"]["num_beams"] == 1
 

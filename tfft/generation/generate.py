@@ -106,7 +106,12 @@ def generate_batches(generate: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], batc
 
 def serving_function(hf_model: Any, options: GenerationOptions, chunk: int = SERVING_CHUNK) -> Any:
     """A SavedModel signature: ``input_ids``, ``attention_mask`` int32 ``[batch, seq]`` (any batch,
-    any length) -> ``sequences`` int32 ``[batch, 1 + max_new_tokens]``, compiled with XLA.
+    any length) -> ``sequences`` int32 ``[batch, 1 + max_new_tokens]``, compiled with XLA."""
+    return chunked_generator(hf_model, options, chunk).get_concrete_function()
+
+
+def chunked_generator(hf_model: Any, options: GenerationOptions, chunk: int = SERVING_CHUNK) -> Any:
+    """The ``tf.function`` behind :func:`serving_function` (a raw-text signature calls it too).
 
     The request is cut into chunks of ``chunk`` rows (HF beam search needs a static batch
     size) that a ``tf.map_fn`` decodes one after another inside the compiled function.
@@ -124,4 +129,4 @@ def serving_function(hf_model: Any, options: GenerationOptions, chunk: int = SER
                         fn_output_signature=tf.TensorSpec([chunk, width], tf.int32))
         return {"sequences": tf.reshape(out, [-1, width])[:n]}
 
-    return serve.get_concrete_function()
+    return serve

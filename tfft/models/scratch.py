@@ -1,8 +1,8 @@
 """Models trained from scratch: ``--model=tiny-t5`` (offline demos and tests).
 
 No pretrained T5 can be installed here, so the T5 demo starts from random weights: a
-SentencePiece-style Unigram tokenizer is built from the training file's text cells
-(with ``tokenizers``), then a 2+2-layer T5 with that vocabulary is initialised from the
+SentencePiece Unigram tokenizer (``spiece.model``, as a real T5's) is built from the
+training file's text cells, then a 2+2-layer T5 with that vocabulary is initialised from the
 run's seed and written in ``save_pretrained`` layout under the cache directory. From then
 on it is an ordinary local model directory; a run saves it (tokenizer included) in its
 ``model/`` directory, which predict and export then use.
@@ -32,45 +32,77 @@ def is_scratch(name: str | None) -> bool:
     return name in SCRATCH_MODELS
 
 
-def train_unigram_tokenizer(texts: Iterable[str], vocab_size: int = VOCAB_SIZE) -> Any:
-    """A T5-style fast tokenizer (Unigram model, ``▁`` word starts, ``</s>`` appended) for ``texts``.
+def train_unigram_tokenizer(texts: Iterable[str], directory: str, vocab_size: int = VOCAB_SIZE) -> Any:
+    """A T5 tokenizer (SentencePiece Unigram model, ``▁`` word starts, ``</s>`` appended) for ``texts``.
 
     The pieces are the ``vocab_size`` most frequent words of ``texts`` (punctuation split
     off) plus every character seen, scored by log frequency, so a known word is one piece
-    and anything else still tokenizes, character by character. (``tokenizers``' EM
-    ``UnigramTrainer`` leaves frequent short words such as "does" in characters on small
-    repetitive corpora like the demo's, which makes every input three times longer.)
+    and anything else still tokenizes, character by character. (The EM Unigram trainers of
+    ``tokenizers`` and ``sentencepiece`` leave frequent short words such as "does" in
+    characters on small repetitive corpora like the demo's, which makes every input three
+    times longer.) The pieces are written as a SentencePiece model, ``<directory>/spiece.model``
+    (NFKC normalisation, as T5's), and wrapped as ``T5TokenizerFast``, so the same file
+    tokenizes in the exported graph (``tf_text.SentencepieceTokenizer``).
 
     Example:
-        >>> tok = train_unigram_tokenizer(["the cat sat.", "the dog ran"] * 20)
+        >>> tok = train_unigram_tokenizer(["the cat sat.", "the dog ran"] * 20, "/tmp/tok")
         >>> tok.convert_ids_to_tokens(tok("the cat.")["input_ids"])
         ['▁the', '▁cat', '.', '</s>']
     """
     import collections
     import math
 
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    from tokenizers import normalizers, pre_tokenizers
+    from transformers import T5TokenizerFast
 
+    texts = list(texts)
     normalizer = normalizers.NFKC()
     # punctuation split from words, so "Oslo." and "Oslo" share the piece "▁Oslo"
     pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace(), pre_tokenizers.Punctuation()])
     words: collections.Counter[str] = collections.Counter()
     for text in texts:
         words.update(piece for piece, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    words.pop("▁", None)  # a lone word start: SentencePiece writes it only before a piece
     chars = collections.Counter({c: n for word, n in words.items() for c in word})
-    chars.update({"▁" + c: 1 for c in list(chars)})  # a word that starts with any known character
+    chars.update({"▁" + c: 1 for c in list(chars) if c != "▁"})  # a word that starts with any known character
     total = sum(words.values()) + sum(chars.values())
     pieces = dict(words.most_common(vocab_size))
     # characters cost 10 nats extra, so a known word always beats its spelling
     scored = {**{c: math.log(n / total) - 10.0 for c, n in chars.items()},
               **{w: math.log(n / total) for w, n in pieces.items()}}
-    vocab = [(t, 0.0) for t in SPECIAL_TOKENS] + sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
-    backend = Tokenizer(models.Unigram(vocab, unk_id=SPECIAL_TOKENS.index("<unk>"), byte_fallback=False))
-    backend.normalizer, backend.pre_tokenizer, backend.decoder = normalizer, pre_tokenizer, decoders.Metaspace()
-    backend.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", SPECIAL_TOKENS.index("</s>"))])
-    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "spiece.model")
+    with open(path, "wb") as f:
+        f.write(_sentencepiece_model(texts, sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))))
+    return T5TokenizerFast(vocab_file=path, extra_ids=0, add_prefix_space=True)
+
+
+def _sentencepiece_model(texts: list[str], pieces: list[tuple[str, float]]) -> bytes:
+    """A serialised SentencePiece Unigram model with T5's special ids and the given pieces.
+
+    SentencePiece's trainer (on a character model, quick on any corpus) supplies a valid
+    model with the NFKC normaliser; its pieces are then replaced by ours.
+    """
+    import io
+
+    import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2
+
+    buffer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts or ["a"]), model_writer=buffer, model_type="char", vocab_size=8,
+        hard_vocab_limit=False, character_coverage=1.0, normalization_rule_name="nmt_nfkc",
+        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, minloglevel=2)
+    model = sentencepiece_model_pb2.ModelProto.FromString(buffer.getvalue())
+    model.trainer_spec.model_type = sentencepiece_model_pb2.TrainerSpec.UNIGRAM
+    kind = sentencepiece_model_pb2.ModelProto.SentencePiece
+    del model.pieces[:]
+    for token, piece_type in zip(SPECIAL_TOKENS, (kind.CONTROL, kind.CONTROL, kind.UNKNOWN)):
+        model.pieces.add(piece=token, score=0.0, type=piece_type)
+    for token, score in pieces:
+        model.pieces.add(piece=token, score=score, type=kind.NORMAL)
+    model.trainer_spec.vocab_size = len(model.pieces)
+    return model.SerializeToString()
 
 
 def build_scratch_dir(name: str, texts: list[str], path: str, seed: int) -> str:
@@ -78,14 +110,14 @@ def build_scratch_dir(name: str, texts: list[str], path: str, seed: int) -> str:
     import tensorflow as tf
     from transformers import T5Config, TFT5ForConditionalGeneration
 
-    tokenizer = train_unigram_tokenizer(texts)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    tokenizer = train_unigram_tokenizer(texts, tmp)
     config = T5Config(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                       eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
                       **SCRATCH_MODELS[name])
     tf.keras.utils.set_random_seed(seed)
     model = TFT5ForConditionalGeneration(config)
     model(model.dummy_inputs, training=False)  # create the variables
-    tmp = f"{path}.tmp-{os.getpid()}"
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     replace_dir(tmp, path)

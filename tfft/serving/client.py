@@ -98,14 +98,18 @@ def _plain(value: Any) -> Any:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
-def write_warmup(path: str, model: str, texts: Sequence[str], signature: str = "serving_default") -> str:
-    """TF Serving's warmup file (``assets.extra/tf_serving_warmup_requests``): one request per text batch."""
+def write_warmup(path: str, model: str, texts: Sequence[str], signature: str = "serving_default",
+                 names: Sequence[str] = ("text",)) -> str:
+    """TF Serving's warmup file (``assets.extra/tf_serving_warmup_requests``): one request per text
+    batch, the texts filling every string input in ``names`` (``question`` and ``context`` for QA)."""
+    import numpy as np
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 
     with tf.io.TFRecordWriter(path) as writer:
         for batch in (texts[:1], texts):
-            log = prediction_log_pb2.PredictionLog(
-                predict_log=prediction_log_pb2.PredictLog(request=grpc_request(model, batch, signature=signature)))
+            columns = {name: np.asarray(list(batch), dtype=object) for name in names}
+            request = grpc_request(model, batch, signature=signature, inputs=columns)
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())
     return path

@@ -26,7 +26,7 @@ from tfft.data.features import Features
 from tfft.tasks.base import TaskInfo
 from tfft.tasks.qa import decode_options
 from tfft.tasks.qa_decode import decode
-from tfft.tasks.qa_features import window_features
+from tfft.tasks.qa_features import dense_inputs, window_features
 
 
 class QAClient:
@@ -49,11 +49,7 @@ class QAClient:
         examples = pd.DataFrame({"question": [q.lstrip() for q in questions], "context": list(contexts)})
         features = window_features(self.tokenizer, examples, self.info.max_length,
                                    int(self.info.extras["doc_stride"]))
-        pad = self.tokenizer.pad_token_id or 0
-        inputs = {name: r.to_dense(pad if name == "input_ids" else 0) for name, r in features.inputs.items()}
-        width = inputs["input_ids"].shape[1]
-        inputs["attention_mask"] = (np.arange(width) < features.lengths()[:, None]).astype(np.int32)
-        return inputs, (features, examples)
+        return dense_inputs(features, self.tokenizer.pad_token_id or 0), (features, examples)
 
     def answers(self, start_logits: Any, end_logits: Any, windows: tuple[Features, pd.DataFrame]) -> list[dict[str, Any]]:
         """One answer per question from the signature's outputs (arrays or tensors)."""

@@ -12,12 +12,15 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from typing import Any
 
 import tensorflow as tf
 
 from tfft.errors import TfftError
+from tfft.serving.ops import missing_in_tf_serving, signature_ops
+from tfft.serving.parity import check_export
 from tfft.serving.text import text_encoder
 
 _VERSION = re.compile(r"^\d+$")
@@ -35,7 +38,12 @@ def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
 
     Signatures: ``serving_default`` on raw strings (tokenized in-graph; see
     :mod:`tfft.serving.text`) and ``serve_ids`` on token ids. Assets: ``labels.txt`` (class
-    names in id order), ``tfft.json`` (task facts) and the tokenizer under ``assets/tokenizer/``.
+    names in id order), ``tfft.json`` (task facts; ``serving``: signatures, their non-core
+    ops) and the tokenizer under ``assets/tokenizer/``. Before the version is published the
+    SavedModel is reloaded and checked against the Keras model (:mod:`tfft.serving.parity`).
+
+    Raises:
+        TfftError: ``export_dir`` is not writable, or the reloaded export answers differently.
     """
     base = os.path.join(export_dir, name)
     try:
@@ -50,10 +58,13 @@ def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
         root.weights = list(model.weights)  # track variables only: no Keras layer serialisation
         root.encoder = encoder
         tf.saved_model.save(root, tmp, signatures=signatures)
-        _write_assets(model, os.path.join(tmp, "assets"))
         default_inputs = tf.nest.flatten(signatures["serving_default"].structured_input_signature)
-        if any(spec.dtype == tf.string for spec in default_inputs):
-            _write_warmup(tmp, name)
+        text_inputs = [spec.name for spec in default_inputs if spec.dtype == tf.string]
+        facts = serving_facts(tmp, signatures, model.tokenizer, bool(text_inputs))
+        _write_assets(model, os.path.join(tmp, "assets"), facts)
+        if text_inputs:
+            _write_warmup(tmp, name, text_inputs)
+        check_export(tmp, model, task, signatures, encoder)
         return _publish(tmp, base)
     finally:
         if os.path.exists(tmp):
@@ -75,13 +86,33 @@ def serving_signatures(model: Any, task: Any, encoder: Any) -> dict[str, Any]:
     return signatures
 
 
-def _write_assets(model: Any, assets: str) -> None:
+def serving_facts(path: str, signatures: dict[str, Any], tokenizer: Any, text: bool) -> dict[str, Any]:
+    """What ``tfft.json`` records under ``serving``: each signature's inputs and non-core ops,
+    and what ``serving_default`` takes. Prints a note when it stays on ids and a warning for
+    ops the stock TF Serving model server lacks."""
+    ops = signature_ops(path)
+    facts: dict[str, Any] = {"serving_default_input": "text" if text else "token_ids", "signatures": {
+        name: {"inputs": sorted(spec.name for spec in tf.nest.flatten(fn.structured_input_signature)),
+               "ops": ops.get(name, [])} for name, fn in signatures.items()}}
+    if not text:
+        reason = (f"the {type(tokenizer).__name__} tokenizer cannot run in the graph (in-graph tokenization "
+                  "covers BERT WordPiece and T5 SentencePiece with its spiece.model)")
+        facts["text_unavailable"] = reason
+        print(f"note: this export's serving_default takes token ids: {reason}.", file=sys.stderr)
+    for name, missing in missing_in_tf_serving(ops).items():
+        print(f"warning: signature {name} uses ops the stock TF Serving model server does not register "
+              f"({', '.join(missing)}); serve it from a model server built with them, or use serve_ids.",
+              file=sys.stderr)
+    return facts
+
+
+def _write_assets(model: Any, assets: str, serving: dict[str, Any]) -> None:
     os.makedirs(assets, exist_ok=True)
     info = model.info
     with open(os.path.join(assets, "labels.txt"), "w", encoding="utf-8") as f:
         f.writelines(f"{name}\n" for name in info.label_names)
     with open(os.path.join(assets, "tfft.json"), "w", encoding="utf-8") as f:
-        json.dump(info.to_dict(), f, indent=2)
+        json.dump({**info.to_dict(), "serving": serving}, f, indent=2)
     model.tokenizer.save_pretrained(os.path.join(assets, "tokenizer"))
 
 
@@ -89,13 +120,13 @@ WARMUP_TEXTS = ("This is a warmup request.", "A second, somewhat longer text so 
                                            "before the first real request arrives.")
 
 
-def _write_warmup(path: str, name: str) -> None:
+def _write_warmup(path: str, name: str, inputs: list[str]) -> None:
     """Sample raw-text requests TF Serving replays before it serves a new version."""
     from tfft.serving.client import write_warmup
 
     extra = os.path.join(path, "assets.extra")
     os.makedirs(extra, exist_ok=True)
-    write_warmup(os.path.join(extra, "tf_serving_warmup_requests"), name, list(WARMUP_TEXTS))
+    write_warmup(os.path.join(extra, "tf_serving_warmup_requests"), name, list(WARMUP_TEXTS), names=inputs)
 
 
 def _publish(tmp: str, base: str) -> str:

@@ -89,6 +89,27 @@ class TextEncoder(tf.Module):
         pieces = self.wordpiece.tokenize(self.normalize(texts))  # [batch, (words), (pieces)] or [batch, (pieces)]
         return pieces.merge_dims(1, -1)[:, :limit]
 
+    def token_ids_with_offsets(self, texts: tf.Tensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor, tf.RaggedTensor]:
+        """WordPiece ids of each text (no special tokens) with each token's character span in the
+        *original* text, ``[start, end)`` in Unicode code points, as the HF tokenizer's offsets.
+
+        The normaliser is applied one character at a time (all its steps are per character), so
+        each normalised byte is known to come from one original character; a token's byte span in
+        the normalised text then maps back through the cumulative byte lengths.
+        """
+        chars = tf.strings.unicode_split(texts, "UTF-8")  # [batch, (chars)]
+        pieces = chars.with_flat_values(self.normalize(chars.flat_values))
+        ends = tf.cumsum(tf.strings.length(pieces), axis=1)  # normalised byte end of each character
+        ids, byte_start, byte_end = self.wordpiece.tokenize_with_offsets(tf.strings.reduce_join(pieces, axis=1))
+        if ids.shape.rank > 2:
+            ids, byte_start, byte_end = (t.merge_dims(1, -1) for t in (ids, byte_start, byte_end))
+        ends = ends.to_tensor(default_value=tf.int32.max if ends.dtype == tf.int32 else tf.int64.max)
+        start = tf.searchsorted(ends, tf.cast(byte_start, ends.dtype).to_tensor(), side="right")
+        end = tf.searchsorted(ends, tf.cast(byte_end - 1, ends.dtype).to_tensor(), side="right") + 1
+        lengths = ids.row_lengths()
+        return (ids, tf.RaggedTensor.from_tensor(tf.cast(start, tf.int32), lengths=lengths),
+                tf.RaggedTensor.from_tensor(tf.cast(end, tf.int32), lengths=lengths))
+
     def __call__(self, texts: tf.Tensor) -> dict[str, tf.Tensor]:
         """``[CLS] text [SEP]`` ids padded to the batch's longest, with the attention mask."""
         ids = self.token_ids(texts, self.max_length - 2)
@@ -98,11 +119,14 @@ class TextEncoder(tf.Module):
                 "attention_mask": tf.ones_like(ids).to_tensor(default_value=0)}
 
 
-def text_encoder(tokenizer: Any, max_length: int) -> Optional[TextEncoder]:
-    """An in-graph encoder matching ``tokenizer``, or None when it is not a BERT WordPiece tokenizer."""
+def text_encoder(tokenizer: Any, max_length: int) -> Optional[Any]:
+    """An in-graph encoder matching ``tokenizer``: a :class:`TextEncoder` for BERT WordPiece, a
+    :class:`tfft.serving.sentencepiece.SentencePieceEncoder` for T5 SentencePiece, else None."""
     spec = wordpiece_spec(tokenizer)
     if spec is None:
-        return None
+        from tfft.serving.sentencepiece import sentencepiece_encoder
+
+        return sentencepiece_encoder(tokenizer, max_length)
     try:
         import tensorflow_text  # noqa: F401
     except ImportError:

@@ -16,6 +16,7 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
 ``postprocess``           raw model outputs -> one prediction per example
 ``serving_signatures``    ``tf.function``s on token ids for the SavedModel
 ``text_signatures``       ``tf.function``s on raw text (in-graph tokenization)
+``text_reference``        what the raw-text signature must answer, the Python way (export self-check)
 ``predict_examples``      --text / --predict_file -> examples
 ``calibrate``             after training: adjust from validation outputs (thresholds)
 ``reports``               extra JSON reports (per-label tables)
@@ -144,6 +145,19 @@ class Task(abc.ABC):
         ``encoder`` is a :class:`tfft.serving.text.TextEncoder`; default: no raw-text signature.
         """
         return {}
+
+    def text_reference(self, model: "tf.keras.Model", info: TaskInfo, signatures: Mapping[str, Any],
+                       texts: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
+        """What the raw-text ``serving_default`` must return for ``texts`` (by input name),
+        computed the Python way; the export checks itself against it (:mod:`tfft.serving.parity`).
+
+        Default: the HF tokenizer's ids through the in-memory ``serve_ids`` signature.
+        """
+        from tfft.serving.parity import tokenized_probe
+
+        ids = signatures["serve_ids"]
+        encoded = tokenized_probe(model.tokenizer, ids, info.max_length, list(texts["text"]))
+        return {k: v.numpy() for k, v in ids(**encoded).items()}
 
     @abc.abstractmethod
     def predict_examples(self, cfg: "Config") -> "pd.DataFrame":

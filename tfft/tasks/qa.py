@@ -165,6 +165,27 @@ class QuestionAnsweringTask(Task):
 
         return {"serving_default": serve.get_concrete_function()}
 
+    def text_signatures(self, model: Any, info: TaskInfo, encoder: Any) -> dict[str, Any]:
+        """``serving_default``: ``question`` and ``context`` strings -> ``answer``, ``score``,
+        ``start`` / ``end``, windowed and decoded in the graph (:mod:`tfft.serving.qa_graph`);
+        the window signature stays as ``serve_ids``."""
+        from tfft.serving.qa_graph import qa_text_signature
+
+        return {"serving_default": qa_text_signature(model, tuple(model.input), OUTPUT, info.max_length,
+                                                     int(info.extras["doc_stride"]), decode_options(info), encoder)}
+
+    def text_reference(self, model: Any, info: TaskInfo, signatures: Mapping[str, Any],
+                       texts: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Python's windows, the Keras model and :func:`tfft.tasks.qa_decode.decode` (``score`` aside)."""
+        examples = pd.DataFrame({"question": [q.lstrip() for q in texts["question"]], "context": list(texts["context"])})
+        features = qa_features.window_features(model.tokenizer, examples, info.max_length, int(info.extras["doc_stride"]))
+        inputs = qa_features.dense_inputs(features, model.tokenizer.pad_token_id or 0)
+        logits = model({name: inputs[name] for name in model.input}, training=False)[OUTPUT].numpy()
+        answers = decode(logits, features, examples["context"].tolist(), decode_options(info))
+        return {"answer": np.asarray([a["answer"] for a in answers], dtype=object),
+                "start": np.asarray([-1 if a["start"] is None else a["start"] for a in answers]),
+                "end": np.asarray([-1 if a["end"] is None else a["end"] for a in answers])}
+
 
 def decode_options(info: TaskInfo) -> DecodeOptions:
     """The decoding knobs a model's task facts carry."""

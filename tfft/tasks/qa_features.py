@@ -60,6 +60,14 @@ def window_features(tokenizer: Any, examples: pd.DataFrame, max_length: int, doc
     return features
 
 
+def dense_inputs(features: Features, pad_id: int) -> dict[str, np.ndarray]:
+    """The windows as the model takes them: int32 rows padded to the longest, with the attention mask."""
+    inputs = {name: r.to_dense(pad_id if name == "input_ids" else 0) for name, r in features.inputs.items()}
+    width = inputs["input_ids"].shape[1]
+    inputs["attention_mask"] = (np.arange(width) < features.lengths()[:, None]).astype(np.int32)
+    return inputs
+
+
 def check_room(tokenizer: Any, examples: pd.DataFrame, max_length: int, doc_stride: int) -> None:
     """Every window must hold some context, and consecutive windows must advance.
 

@@ -27,6 +27,7 @@ DEFAULT_TARGET_LENGTH = 128
 # Compiled generate functions by model: kept outside the Keras model so Keras does not try
 # to track (and save) a tf.function as part of the model.
 _GENERATORS: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
+_SERVING: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
 
 
 class Seq2SeqTask(Task):
@@ -148,15 +149,44 @@ class Seq2SeqTask(Task):
 
     def serving_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
         """``serving_default``: token ids in, generated ids out (see ``tfft.generation.generate``)."""
-        from tfft.generation.generate import GenerationOptions, serving_function
+        return {"serving_default": serving_generator(model, info).get_concrete_function()}
 
-        options = GenerationOptions.from_dict(info.extras.get("generation", {}))
-        return {"serving_default": serving_function(model.hf_model, options), **self.text_signatures(model, info)}
+    def text_signatures(self, model: Any, info: TaskInfo, encoder: Any) -> dict[str, Any]:
+        """``serving_default``: ``text`` strings (the model's input as the template renders it,
+        e.g. ``question: ... context: ...``) -> generated ``text`` and its ``sequences``;
+        SentencePiece runs in the graph (:mod:`tfft.serving.sentencepiece`)."""
+        import tensorflow as tf
 
-    def text_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
-        """Raw text in / text out signatures (tokenizing inside the graph): the serving issue's
-        hook, none yet. The export's ``assets/tokenizer/`` holds what they will need."""
-        return {}
+        if not hasattr(encoder, "decode"):
+            return {}
+        generate = serving_generator(model, info)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def serve_text(text: tf.Tensor) -> dict[str, tf.Tensor]:
+            inputs = encoder(text)
+            sequences = generate(inputs["input_ids"], inputs["attention_mask"])["sequences"]
+            return {"text": encoder.decode(sequences), "sequences": sequences}
+
+        return {"serving_default": serve_text.get_concrete_function()}
+
+    def text_reference(self, model: Any, info: TaskInfo, signatures: Mapping[str, Any],
+                       texts: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The compiled beam search on the HF tokenizer's ids, decoded by the HF tokenizer."""
+        sequences = super().text_reference(model, info, signatures, texts)["sequences"]
+        decoded = model.tokenizer.batch_decode(sequences, skip_special_tokens=True, clean_up_tokenization_spaces=True)
+        return {"sequences": sequences, "text": np.asarray([t.strip() for t in decoded], dtype=object)}
+
+
+def serving_generator(model: Any, info: TaskInfo) -> Any:
+    """The export's compiled generate ``tf.function`` (one per model and options, so the id and
+    text signatures share one traced beam search)."""
+    from tfft.generation.generate import GenerationOptions, chunked_generator
+
+    options = GenerationOptions.from_dict(info.extras.get("generation", {}))
+    cached = _SERVING.get(model)
+    if cached is None or cached[0] != options:
+        cached = _SERVING[model] = (options, chunked_generator(model.hf_model, options))
+    return cached[1]
 
 
 def generation_options(cfg: Any, info: TaskInfo) -> dict[str, Any]:

@@ -1,0 +1,86 @@
+"""Serving latency on CPU: the raw-text signature against token ids plus Python tokenization.
+
+One classification export (MiniLM; the tiny BERT at quick sizes) is loaded in process as
+TF Serving would load it; three ways to answer a request of review texts are timed call
+by call, interleaved:
+
+- ``serving_default``: strings in, WordPiece in the graph;
+- ``serve_ids`` after the HF fast tokenizer (Python) made padded ids;
+- the in-memory Keras model after the same Python tokenization.
+
+Each case's ratio is a latency ratio of medians (p50), other path / raw text, so >= 1
+means the raw-text signature is at least as fast; ``serving_text_vs_ids_b32``'s target
+0.87 is "raw text within 1.15x of ids + Python tokenization". p99s are in the notes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+from benchmarks import workloads as wl
+from benchmarks.harness import Measure, Result, timed
+
+TEXT_WITHIN = 1.15  # target: raw-text latency at most this many times ids + Python tokenization
+MAX_LENGTH = 256
+REVIEW_WORDS = 120  # median review length in words (~tokens)
+
+
+def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
+    """``serving_text_vs_ids_b{1,32}`` and ``serving_text_vs_keras_b{1,32}``."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the raw-text signature's ops)
+    from transformers import AutoTokenizer
+
+    import tfft
+
+    model_dir = wl.model_dir(sizes, root)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    rows = wl.reviews(64, wl.filler_words(tokenizer), REVIEW_WORDS, seed=5, cap=400)
+    data = wl.fresh_dir(os.path.join(root, "serving"))
+    cfg = wl.config(root, model_dir, wl.write_csv(f"{data}/train.csv", rows), None, sizes,
+                    max_length=min(MAX_LENGTH, sizes.max_length * 4), export_dir=os.path.join(data, "exports"))
+    model = tfft.build_model(cfg)
+    loaded = tf.saved_model.load(tfft.export(model, cfg))
+    text_fn, ids_fn = loaded.signatures["serving_default"], loaded.signatures["serve_ids"]
+    texts = [text for text, _ in rows]
+    calls = 6 if sizes.quick else 100
+
+    def tokenized(batch: list[str]) -> dict[str, Any]:
+        enc = tokenizer(batch, truncation=True, max_length=cfg.max_length, padding=True, return_tensors="np")
+        return {k: tf.constant(enc[k].astype(np.int32)) for k in ("input_ids", "attention_mask")}
+
+    results = []
+    for batch_size in (1, 32):
+        batches = [[texts[(i * batch_size + j) % len(texts)] for j in range(batch_size)] for i in range(calls)]
+        paths: dict[str, Callable[[list[str]], Any]] = {
+            "raw text": lambda b: text_fn(text=tf.constant(b))["probabilities"].numpy(),
+            "ids + Python tokenizer": lambda b: ids_fn(**tokenized(b))["probabilities"].numpy(),
+            "Keras + Python tokenizer": lambda b: model(tokenized(b), training=False)["logits"].numpy()}
+        latency = _interleaved_latencies(paths, batches, calls if sizes.quick else calls // (4 if batch_size > 1 else 1))
+        notes = {"p50 / p99 ms": "; ".join(f"{k} {np.percentile(v, 50):.2f} / {np.percentile(v, 99):.2f}"
+                                           for k, v in latency.items()),
+                 "what": f"batch {batch_size} of reviews (median {REVIEW_WORDS} words, max_length {cfg.max_length}), "
+                         f"{'tiny BERT' if sizes.quick else 'MiniLM-L6'} classification export loaded in process"}
+        text = Measure("raw text (serving_default)", "ms", latency["raw text"])
+        results.append(Result(f"serving_text_vs_ids_b{batch_size}",
+                              Measure("ids + Python tokenizer (serve_ids)", "ms", latency["ids + Python tokenizer"]),
+                              text, target=round(1 / TEXT_WITHIN, 2) if batch_size == 32 else None, notes=notes))
+        results.append(Result(f"serving_text_vs_keras_b{batch_size}",
+                              Measure("Keras call + Python tokenizer", "ms", latency["Keras + Python tokenizer"]),
+                              text, notes={"what": notes["what"]}))
+    return results
+
+
+def _interleaved_latencies(paths: dict[str, Callable[[list[str]], Any]], batches: list[list[str]],
+                           calls: int) -> dict[str, list[float]]:
+    """Milliseconds per call of each path, one call of each in turn after one untimed warm-up call."""
+    for fn in paths.values():
+        fn(batches[0])
+    latency: dict[str, list[float]] = {name: [] for name in paths}
+    for batch in batches[:calls]:
+        for name, fn in paths.items():
+            latency[name].append(1000 * timed(lambda: fn(batch)))
+    return latency
