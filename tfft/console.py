@@ -37,7 +37,7 @@ def model_summary(model: Any, cfg: Any, global_batch: int) -> None:
     trainable = int(sum(np.prod(v.shape) for v in model.trainable_weights))
     total = int(sum(np.prod(v.shape) for v in model.weights))
     print(f"Model: {cfg.model} ({type(model.hf_model).__name__}), parameters: {trainable:,} trainable "
-          f"of {total:,}")
+          f"of {total:,} ({trainable / max(total, 1):.2%}); fine-tuning {getattr(model, 'finetune', 'full')}")
     print(f"Training: {cfg.epochs} epochs, global batch {global_batch} ({cfg.batch_size} per replica x "
           f"{global_batch // cfg.batch_size} replicas, strategy {cfg.strategy}), lr {cfg.learning_rate:g}")
 
