@@ -34,7 +34,7 @@ def fit(model: Any, cfg: Any, train_ds: tf.data.Dataset, validation_data: Option
     print(f"Cached backbone features of {'train and validation' if val is not None else 'train'} "
           f"in {time.perf_counter() - start:.1f} s; the head trains on them")
     with get_strategy(cfg.strategy).scope():
-        head = head_model(head_layers, int(train.element_spec[0].shape[-1]))
+        head = head_model(model, head_layers, int(train.element_spec[0].shape[-1]))
         head.compile(optimizer=model.optimizer, loss=model.loss, metrics=get_task(cfg.task).metrics(cfg, model.info))
     return head.fit(train, validation_data=val, **kwargs)
 
@@ -79,11 +79,17 @@ def cached_dataset(extract: Callable[..., tf.Tensor], dataset: tf.data.Dataset, 
     return data.batch(batch).prefetch(tf.data.AUTOTUNE)
 
 
-def head_model(layers: list[Any], dim: int) -> tf.keras.Model:
-    """``[batch, dim]`` features -> ``logits`` through the full model's own head layers."""
+def head_model(model: Any, layers: list[Any], dim: int) -> tf.keras.Model:
+    """``[batch, dim]`` features -> ``logits`` through ``model``'s own head layers; what
+    ``model`` keeps fixed (a classifier an MLP head replaced) stays fixed here too."""
+    from tfft.models.wrap import TaskModel
+
     inputs = tf.keras.Input(shape=(dim,), dtype=tf.float32, name="features")
     x = inputs
     for layer in layers:
         x = layer(x)
-    return tf.keras.Model(inputs, tf.keras.layers.Activation("linear", dtype="float32", name="logits")(x),
-                          name="cached_head")
+    logits = tf.keras.layers.Activation("linear", dtype="float32", name="logits")(x)
+    head = TaskModel(inputs, logits, hf_model=model.hf_model, info=model.info, tokenizer=model.tokenizer,
+                     name="cached_head")
+    head.freeze(model.non_trainable_weights)
+    return head
