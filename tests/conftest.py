@@ -8,6 +8,7 @@ MirroredStrategy tests can run two replicas on one CPU.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 import subprocess
@@ -200,3 +201,24 @@ def reverse_rows(n: int, seed: int, length: tuple[int, int] = (2, 4)) -> list[tu
         words = rng.sample(T5_WORDS, rng.randint(*length))
         rows.append((" ".join(words), " ".join(reversed(words))))
     return rows
+
+
+SERVE_TEXT = """
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # the in-graph tokenizer's ops
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+out = serve(text=tf.constant(json.loads(sys.argv[2])))
+print(json.dumps({k: v.numpy().tolist() if v.dtype != tf.string else [s.decode() for s in v.numpy().tolist()]
+                  for k, v in out.items()}))
+print(json.dumps(sorted(m for m in ("transformers", "tfft") if m in sys.modules)))
+"""
+
+
+def serve_export(path: str, texts: list[str]) -> dict:
+    """The export's serving_default outputs on ``texts``, computed in a TensorFlow-only process."""
+    proc = run_python(["-c", SERVE_TEXT, path, json.dumps(texts)], env={"TF_USE_LEGACY_KERAS": ""})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    *_, outputs, modules = proc.stdout.strip().splitlines()
+    assert json.loads(modules) == []  # neither transformers nor tfft was needed
+    return json.loads(outputs)

@@ -1,13 +1,12 @@
 """Raw-text serving: in-graph tokenization equals the HF fast tokenizer, and text exports equal predict."""
 
-import json
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import tfft
-from conftest import EMOTION_WORDS, emotion_rows, run_python, write_emotions
+from conftest import EMOTION_WORDS, emotion_rows, serve_export, write_emotions
 from tfft.serving.text import text_encoder, wordpiece_spec
 
 CORPUS = ["Hello, World!", "Café déjà vu — naïve façade", "ÀÉÎÕÜ ÅÇ Ünïcödé ÑANDÚ", "東京は晴れ。今日は良い天気です",
@@ -53,26 +52,6 @@ def test_tokenizers_that_cannot_run_in_graph_give_no_encoder(tiny_model_dir):
     assert text_encoder(PreTrainedTokenizerFast(tokenizer_object=bpe), 16) is None
 
 
-SERVE_TEXT = """
-import json, sys
-import tensorflow as tf
-import tensorflow_text  # the in-graph tokenizer's ops
-serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
-out = serve(text=tf.constant(json.loads(sys.argv[2])))
-print(json.dumps({k: v.numpy().tolist() if v.dtype != tf.string else [s.decode() for s in v.numpy().tolist()]
-                  for k, v in out.items()}))
-print(json.dumps(sorted(m for m in ("transformers", "tfft") if m in sys.modules)))
-"""
-
-
-def _serve(path: str, texts: list[str]) -> dict:
-    proc = run_python(["-c", SERVE_TEXT, path, json.dumps(texts)], env={"TF_USE_LEGACY_KERAS": ""})
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    *_, outputs, modules = proc.stdout.strip().splitlines()
-    assert json.loads(modules) == []  # neither transformers nor tfft was needed
-    return json.loads(outputs)
-
-
 @pytest.mark.slow
 def test_classification_text_export_equals_predict_in_a_tensorflow_only_process(tiny_config):
     cfg = tiny_config(epochs=2, learning_rate=2e-3)
@@ -80,7 +59,7 @@ def test_classification_text_export_equals_predict_in_a_tensorflow_only_process(
     model = tfft.build_model(cfg.replace(mode="predict", model=results["model_dir"], text=("x",)))
     texts = ["A GREAT film, wonderful!", "the plot was boring .", "", "Café scene at night"]
     predictions = tfft.predict(model, cfg, texts)
-    served = _serve(results["export"], texts)
+    served = serve_export(results["export"], texts)
     assert served["label"] == [p["label"] for p in predictions]
     expected = [[p["probabilities"][n] for n in model.info.label_names] for p in predictions]
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
@@ -99,7 +78,7 @@ def test_multilabel_text_export_returns_the_labels_predict_chooses(tiny_model_di
                                          train_file=None, validation_file=None))
     texts = ["great lovely night .", "awful .", "the film ."]
     predictions = tfft.predict(model, cfg, texts)
-    served = _serve(results["export"], texts)
+    served = serve_export(results["export"], texts)
     names = list(EMOTION_WORDS)
     assert served["multi_hot"] == [[int(n in p["labels"]) for n in names] for p in predictions]
     assert [set(filter(None, s.split(","))) for s in served["labels"]] == [set(p["labels"]) for p in predictions]

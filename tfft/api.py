@@ -27,6 +27,7 @@ from tfft.config import Config
 from tfft.data.features import Features
 from tfft.data.pipeline import bucket_boundaries, batch_count, make_dataset
 from tfft.data.prepare import Prepared, load_model_context, pad_values, prepare
+from tfft.models import modes
 from tfft.serving.saved_model import export_model
 from tfft.tasks import TaskInfo
 from tfft.training.optimizer import make_optimizer
@@ -94,13 +95,15 @@ def build_model(cfg: Config) -> tf.keras.Model:
     """The task's Keras model, created and compiled under the run's strategy.
 
     In train mode the learning-rate schedule spans the run's total steps, so the training
-    data is prepared (once; it is memoised) to count them.
+    data is prepared (once; it is memoised) to count them. ``--finetune`` decides which
+    weights train (see :mod:`tfft.models.modes`).
     """
     task, model_dir, _, info = model_info(cfg)
     steps = train_steps(cfg) if cfg.mode == "train" else 1
     set_precision(cfg.mixed_precision)
     with strategy_for(cfg).scope():
         model = task.build_model(cfg, info, model_dir)
+        modes.apply(model, cfg, model_dir)
         optimizer = make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio, cfg.optimizer,
                                    max_grad_norm=cfg.max_grad_norm)
         model.accumulation_steps = cfg.gradient_accumulation_steps
@@ -166,7 +169,11 @@ def predict(model: tf.keras.Model, cfg: Config,
 
 
 def export(model: tf.keras.Model, cfg: Config) -> str:
-    """Exports ``model`` as the next version under ``<export_dir>/<export_name>/``; returns the path."""
+    """Exports ``model`` as the next version under ``<export_dir>/<export_name>/``; returns the path.
+
+    LoRA updates are merged into the base weights first (see :func:`tfft.models.modes.merge_lora`).
+    """
     from tfft.tasks import get_task
 
+    modes.merge_lora(model)
     return export_model(model, get_task(cfg.task), cfg.export_dir, cfg.export_name)

@@ -22,6 +22,8 @@ MODES = ("train", "evaluate", "predict", "export")
 OPTIMIZERS = ("adamw", "adafactor")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("none", "bf16", "fp16")
+FINETUNE = ("full", "frozen", "adapter", "lora")
+HEADS = ("linear", "mlp")
 
 
 def opt(default: Any, help: str, *, choices: tuple[str, ...] = (), multi: bool = False) -> Any:
@@ -147,7 +149,46 @@ class Seq2SeqOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions):
+class FinetuneOptions:
+    """Which weights train: fine-tuning modes, heads, adapters and LoRA."""
+
+    finetune: str = opt("full", "full | frozen (only the head trains) | adapter (bottleneck adapters, LayerNorms and "
+                                "head) | lora (low-rank updates of --lora_targets, and the head).", choices=FINETUNE)
+    head: str = opt("linear", "Classification and multi-label: linear | mlp (a 512-unit ReLU layer with dropout "
+                              "0.1, then the classifier).", choices=HEADS)
+    cache_features: bool = opt(False, "With --finetune=frozen (classification and multi-label): compute the frozen "
+                                      "backbone's features once per split and train the head on them.")
+    adapter_size: int = opt(64, "--finetune=adapter: bottleneck units of each adapter.")
+    lora_rank: int = opt(8, "--finetune=lora: rank of each low-rank update.")
+    lora_alpha: float = opt(16.0, "--finetune=lora: updates are scaled by lora_alpha / lora_rank.")
+    lora_dropout: float = opt(0.0, "--finetune=lora: dropout on the input of each low-rank update.")
+    lora_targets: tuple[str, ...] = opt((), "--finetune=lora: names of the Dense layers to update. Default: the query "
+                                            "and value projections (BERT query,value; DistilBERT q_lin,v_lin; T5 q,v).")
+    load_adapter: Optional[str] = opt(None, "An adapter_weights.npz of an adapter or LoRA run, put on --model (the "
+                                            "base model that run started from); needs the same --finetune flags.")
+
+    def _check_finetune(self, classifier_task: bool) -> None:
+        _check_choice("finetune", self.finetune, FINETUNE)
+        _check_choice("head", self.head, HEADS)
+        for name in ("adapter_size", "lora_rank"):
+            _check_positive(name, getattr(self, name))
+        if not self.lora_alpha > 0 or not 0 <= self.lora_dropout < 1:
+            raise TfftError(f"--lora_alpha must be > 0 and --lora_dropout in [0, 1) (received {self.lora_alpha}, "
+                            f"{self.lora_dropout}).")
+        if self.cache_features and (self.finetune != "frozen" or not classifier_task):
+            raise TfftError(f"--cache_features needs --finetune=frozen and a classification or multi-label task "
+                            f"(received --finetune={self.finetune} --task={self.task}); the backbone must be fixed "
+                            "and the head must read one vector per text. Drop --cache_features.")
+        if self.head == "mlp" and not classifier_task:
+            raise TfftError(f"--head=mlp applies to classification and multi-label tasks (received "
+                            f"--task={self.task}); drop --head or pass --head=linear.")
+        if self.load_adapter and not os.path.isfile(self.load_adapter):
+            raise TfftError(f"--load_adapter file '{self.load_adapter}' does not exist; pass the adapter_weights.npz "
+                            "of an adapter or LoRA run.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions, FinetuneOptions):
     """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work."""
 
     def __post_init__(self) -> None:
@@ -164,16 +205,16 @@ class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions):
             object.__setattr__(self, "export_name", self.task)
         if self.eval_batch_size is None:
             object.__setattr__(self, "eval_batch_size", 2 * self.batch_size)
-        for name in ("label_names", "label_columns"):
+        for name in ("label_names", "label_columns", "lora_targets"):
             object.__setattr__(self, name, tuple(str(n) for n in getattr(self, name)))
         for name in ("text", "question", "context"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
-        self._check()
+        self._check(task)
 
     def _has_files(self) -> bool:
         return any((self.train_file, self.validation_file, self.test_file))
 
-    def _check(self) -> None:
+    def _check(self, task: Any) -> None:
         _check_choice("mode", self.mode, MODES)
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
@@ -206,6 +247,9 @@ class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions):
                 f"(received {self.weight_decay}, {self.length_buckets}, {self.early_stopping_patience})."
             )
         self._check_generation()
+        from tfft.tasks.classification import ClassificationTask
+
+        self._check_finetune(isinstance(task, ClassificationTask))
         if not self.model:
             raise TfftError(f"No model given for task '{self.task}'; pass --model=<hub id or local dir>.")
         if self.mode == "train" and not (self.train_file or self.dataset):

@@ -37,7 +37,7 @@ def model_summary(model: Any, cfg: Any, global_batch: int) -> None:
     trainable = int(sum(np.prod(v.shape) for v in model.trainable_weights))
     total = int(sum(np.prod(v.shape) for v in model.weights))
     print(f"Model: {cfg.model} ({type(model.hf_model).__name__}), parameters: {trainable:,} trainable "
-          f"of {total:,}")
+          f"of {total:,} ({trainable / max(total, 1):.2%}); fine-tuning {getattr(model, 'finetune', 'full')}")
     steps = cfg.gradient_accumulation_steps
     accumulation = f" x {steps} accumulated micro-batches = {global_batch * steps} per update" if steps > 1 else ""
     extras = [s for s, on in ((f"{cfg.mixed_precision} mixed precision", cfg.mixed_precision != "none"),

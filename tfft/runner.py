@@ -18,7 +18,9 @@ import tensorflow as tf
 from tfft import api, console, io, rundir
 from tfft.config import Config
 from tfft.data.prepare import prepare
+from tfft.models import modes
 from tfft.models.loading import INFO_FILE
+from tfft.training.cached import fit
 from tfft.training.callbacks import EvaluateAndKeepBest, plot_history
 from tfft.training.shapes import ShapeLog
 from tfft.training.strategy import is_chief, strategy_for
@@ -58,8 +60,8 @@ def train(cfg: Config) -> dict[str, Any]:
     shapes = ShapeLog()
     if cfg.jit_compile:
         train_ds = shapes.attach(train_ds)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=_verbosity(),
-                        callbacks=[keeper, tf.keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
+    history = fit(model, cfg, train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=_verbosity(),
+                  callbacks=[keeper, tf.keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
     if cfg.jit_compile:
         results["xla_batch_shapes"] = len(shapes.shapes)
         print(f"XLA: the train step was compiled for {shapes.summary()}")
@@ -69,6 +71,8 @@ def train(cfg: Config) -> dict[str, Any]:
         known["validation"] = api.split_outputs(model, cfg, "validation")
         model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info)
     results.update(_score(model, cfg, prepared, known))
+    if cfg.finetune in ("adapter", "lora"):  # before the merge: the LoRA updates alone
+        results["adapter_weights"] = modes.save_adapter(model, cfg, os.path.join(out, modes.ADAPTER_FILE))
     results["model_dir"] = save_trained(model, os.path.join(out, "model"))
     results["export"] = api.export(model, cfg)
     results["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
@@ -133,9 +137,15 @@ def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
 
 
 def save_trained(model: tf.keras.Model, path: str) -> str:
-    """Writes the fine-tuned model, tokenizer and task facts so ``--model=<path>`` reloads them."""
+    """Writes the fine-tuned model, tokenizer and task facts so ``--model=<path>`` reloads them.
+
+    LoRA updates are merged first; adapters and an MLP head go to ``tfft_weights.npz`` beside
+    the Hugging Face weights.
+    """
     tmp = f"{path}.tmp-{os.getpid()}"
+    modes.merge_lora(model)
     model.hf_model.save_pretrained(tmp)
+    modes.save_extra(model, tmp)
     model.tokenizer.save_pretrained(tmp)
     io.write_json(os.path.join(tmp, INFO_FILE), model.info.to_dict())
     io.replace_dir(tmp, path)

@@ -30,7 +30,23 @@ class TaskModel(tf.keras.Model):
         self.hf_model = hf_model
         self.info = info
         self.tokenizer = tokenizer
+        self.finetune = "full"
         self.accumulation_steps = 1
+        object.__setattr__(self, "_frozen", frozenset())  # variable refs; untracked
+
+    def freeze(self, weights: Sequence[Any]) -> None:
+        """Keeps ``weights`` fixed: they leave ``trainable_weights`` (so the optimizer skips
+        them) and join ``non_trainable_weights``; every other weight trains."""
+        object.__setattr__(self, "_frozen", frozenset(w.ref() for w in weights))
+
+    @property
+    def trainable_weights(self) -> list[Any]:
+        return [w for w in super().trainable_weights if w.ref() not in self._frozen]
+
+    @property
+    def non_trainable_weights(self) -> list[Any]:
+        frozen = [w for w in super().trainable_weights if w.ref() in self._frozen]
+        return super().non_trainable_weights + frozen
 
     def train_step(self, data: Any) -> dict[str, Any]:
         """Keras' step, or ``accumulation_steps`` micro-batches per update (``--gradient_accumulation_steps``)."""
