@@ -49,6 +49,16 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
     return train, val
 
 
+def epoch_dataset(cfg: Config, epoch: int, skip: int = 0) -> tf.data.Dataset:
+    """The training batches of one epoch, in an order fixed by (``cfg.seed``, ``epoch``), less the
+    first ``skip`` (already trained on before a resume)."""
+    prepared = prepare(cfg)
+    train = make_dataset(prepared.features["train"], batch_size=global_batch(cfg, cfg.batch_size),
+                         pad_values=prepared.pad_values(), shuffle=True, seed=cfg.seed * 100_003 + epoch,
+                         buckets=cfg.length_buckets, pad_to_multiple_of=pad_multiple(cfg), reshuffle=False)
+    return train.skip(skip) if skip else train
+
+
 def eval_dataset(cfg: Config, prepared: Prepared, features: Features, with_labels: bool = True) -> tf.data.Dataset:
     """Unshuffled batches of ``eval_batch_size`` per replica, in example order."""
     return make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
