@@ -100,3 +100,122 @@ def test_sigterm_then_sigkill_then_resume_matches_an_uninterrupted_run(cli_flags
     for a, b in zip(_weights(run_dir), _weights(cli_flags("straight")["output_dir"])):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert resumed["eval"] == pytest.approx(baseline["eval"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_config, monkeypatch):
+    from tfft.runner import train
+    from tfft.training import optimizer
+
+    schedule = optimizer.WarmupLinearDecay.__call__
+    # from the 7th update on the learning rate is NaN: the weights turn NaN, so does the 8th loss
+    monkeypatch.setattr(optimizer.WarmupLinearDecay, "__call__",
+                        lambda self, step: tf.where(step >= 6, np.nan, schedule(self, step)))
+    cfg = tiny_config(save_steps=3, test_file=None)
+    with pytest.raises(TfftError, match=r"NaN or infinite at step [78];.*ckpt-6, is kept"):
+        train(cfg)
+    assert _latest_step(cfg.output_dir) == 6
+    reader = tf.train.load_checkpoint(os.path.join(cfg.output_dir, "checkpoints", "ckpt-6"))
+    kept = [reader.get_tensor(name) for name, _ in reader.get_variable_to_shape_map().items()
+            if name.startswith("model/") and "OPTIMIZER_SLOT" not in name]
+    assert kept and all(np.isfinite(np.asarray(v, np.float64)).all() for v in kept if np.asarray(v).dtype.kind == "f")
+    assert not os.path.exists(os.path.join(cfg.output_dir, "results.json"))
+
+
+@pytest.mark.slow
+def test_a_failed_export_leaves_no_version_directory(tiny_config, monkeypatch, tmp_path):
+    from tfft import api
+    from tfft.serving import saved_model
+
+    cfg = tiny_config(mode="export", label_names=("negative", "positive"))
+    model = api.build_model(cfg)
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(saved_model, "_write_assets", broken)
+    with pytest.raises(OSError, match="disk full"):
+        api.export(model, cfg)
+    base = os.path.join(cfg.export_dir, cfg.export_name)
+    assert os.listdir(base) == []  # neither a version nor the temporary directory
+
+
+def _fake_checkpoint(cfg) -> None:
+    from tfft import rundir
+
+    rundir.claim(cfg)
+    tf.train.Checkpoint(v=tf.Variable(1.0)).save(os.path.join(cfg.output_dir, "checkpoints", "ckpt"))
+
+
+def test_resume_policy_never_and_force(tiny_config):
+    from tfft.training.checkpoints import plan_resume
+
+    assert plan_resume(tiny_config()) == (False, False)  # nothing there yet
+    with pytest.raises(TfftError, match="--resume=force but .* has no checkpoint"):
+        plan_resume(tiny_config(resume="force"))
+    _fake_checkpoint(tiny_config())
+    assert plan_resume(tiny_config()) == (True, False)
+    assert plan_resume(tiny_config(resume="force", save_steps=9)) == (True, False)  # not part of the identity
+    with pytest.raises(TfftError, match="--resume=never but .* holds checkpoints.*--overwrite_output_dir"):
+        plan_resume(tiny_config(resume="never"))
+    assert plan_resume(tiny_config(resume="never", overwrite_output_dir=True)) == (False, True)
+    with pytest.raises(TfftError, match="checkpoints of a different config"):
+        plan_resume(tiny_config(resume="force", epochs=5))
+
+
+def test_up_front_checks_refuse_a_full_disk_and_a_file_as_export_dir(tiny_config, tiny_model_dir, monkeypatch,
+                                                                      tmp_path):
+    import shutil
+
+    from tfft import preflight
+
+    cfg = tiny_config()
+    preflight.check(cfg, tiny_model_dir)  # the real disk has room for a 2-layer model
+    weights = preflight.weight_bytes(tiny_model_dir)
+    assert weights > 0
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**12, 10**12, weights))
+    with pytest.raises(TfftError, match=r"Not enough free disk .* MB are free"):
+        preflight.check(cfg, tiny_model_dir)
+    monkeypatch.undo()
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(TfftError, match="--export_dir .* is a file"):
+        preflight.check(tiny_config(export_dir=str(tmp_path / "a_file")), tiny_model_dir)
+    with pytest.raises(TfftError, match="--output_dir .* cannot be created"):
+        preflight.check(tiny_config(output_dir=str(tmp_path / "a_file" / "run")), tiny_model_dir)
+
+
+def test_best_epoch_tracking_survives_a_resume():
+    from tfft.training.callbacks import EvaluateAndKeepBest
+
+    first = EvaluateAndKeepBest(None, "accuracy", patience=2, epochs=4, restore_at_end=False)
+    first.set_model(tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)]))
+    for epoch, value in enumerate([0.6, 0.8, 0.7]):
+        first.on_epoch_end(epoch, {"val_accuracy": value})
+    second = EvaluateAndKeepBest(None, "accuracy", patience=2, epochs=4, restore_at_end=False)
+    second.set_model(first.model)
+    second.load_state(json.loads(json.dumps(first.state())), first.best_weights)
+    second.on_epoch_end(3, {"val_accuracy": 0.75})
+    assert second.best_epoch == 1 and second.out_of_patience  # two epochs without beating 0.8
+
+
+@pytest.mark.slow
+def test_deterministic_runs_give_bit_identical_weights_and_losses(tiny_config):
+    from tensorflow.python.framework import config as tf_config
+
+    from tfft import api
+    from tfft.training.loop import make_deterministic
+
+    cfg = tiny_config(deterministic=True, max_train_samples=48, length_buckets=0)
+
+    def one_run():
+        make_deterministic(cfg.seed)
+        model = api.build_model(cfg)  # the new classification head is initialised here
+        history = model.fit(api.epoch_dataset(cfg, 0), epochs=1, verbose=0)
+        return [w.numpy() for w in model.weights], history.history["loss"]
+
+    try:
+        (weights_a, loss_a), (weights_b, loss_b) = one_run(), one_run()
+    finally:
+        tf_config.disable_op_determinism()
+    assert loss_a == loss_b
+    assert len(weights_a) == len(weights_b) and all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b))
