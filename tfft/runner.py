@@ -37,13 +37,13 @@ def train(cfg: Config) -> dict[str, Any]:
     console.data_summary(prepared)
     if cfg.deterministic:
         loop.make_deterministic(cfg.seed)
-    val_ds = api.datasets(cfg)[1]
+    has_val = "validation" in prepared.features
+    val_ds = api.eval_dataset(cfg, prepared, prepared.features["validation"]) if has_val else None
     model = api.build_model(cfg)
     console.model_summary(model, cfg, api.global_batch(cfg, cfg.batch_size))
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
     if "test" in prepared.features:
         results["baseline"] = {"test": api.evaluate(model, cfg, "test")}
-    has_val = val_ds is not None
     keeper = EvaluateAndKeepBest((lambda: api.evaluate(model, cfg, "validation")) if has_val else None,
                                  cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every,
                                  epochs=cfg.epochs, restore_at_end=False)
