@@ -88,11 +88,12 @@ class RunState:
     def __init__(self, model: tf.keras.Model, keeper: Any, cfg: Any) -> None:
         self.model, self.keeper = model, keeper
         self.directory = checkpoint_dir(cfg)
-        model.optimizer.build(model.trainable_variables)
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.batch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.extra = tf.Variable("{}", dtype=tf.string, trainable=False)
-        self.best = [tf.Variable(w, trainable=False) for w in model.get_weights()]
+        with model.distribute_strategy.scope():  # slots live beside their (maybe mirrored) weights
+            model.optimizer.build(model.trainable_variables)
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.batch = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.extra = tf.Variable("{}", dtype=tf.string, trainable=False)
+            self.best = [tf.Variable(w, trainable=False) for w in model.get_weights()]
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, epoch=self.epoch,
                                               batch=self.batch, extra=self.extra, best=self.best)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory,
