@@ -55,6 +55,16 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
     return train, val
 
 
+def epoch_dataset(cfg: Config, epoch: int, skip: int = 0) -> tf.data.Dataset:
+    """The training batches of one epoch, in an order fixed by (``cfg.seed``, ``epoch``), less the
+    first ``skip`` (already trained on before a resume)."""
+    prepared = prepare(cfg)
+    train = make_dataset(prepared.features["train"], batch_size=train_batch(cfg),
+                         pad_values=prepared.pad_values(), shuffle=True, seed=cfg.seed * 100_003 + epoch,
+                         buckets=cfg.length_buckets, pad_to_multiple_of=pad_multiple(cfg), reshuffle=False)
+    return train.skip(skip) if skip else train
+
+
 def eval_dataset(cfg: Config, prepared: Prepared, features: Features, with_labels: bool = True) -> tf.data.Dataset:
     """Unshuffled batches of ``eval_batch_size`` per replica, shortest first (order does not
     change a loss or metric averaged over the split, and batches pad little)."""

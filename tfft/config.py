@@ -24,6 +24,7 @@ STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu"
 PRECISIONS = ("none", "bf16", "fp16")
 FINETUNE = ("full", "frozen", "adapter", "lora")
 HEADS = ("linear", "mlp")
+RESUME = ("auto", "never", "force")
 
 
 def opt(default: Any, help: str, *, choices: tuple[str, ...] = (), multi: bool = False) -> Any:
@@ -108,6 +109,18 @@ class TrainOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecoveryOptions:
+    """Checkpoints, resuming and repeatable runs."""
+
+    save_steps: int = opt(0, "Also checkpoint every N optimizer steps (0: only at the end of each epoch).")
+    keep_checkpoints: int = opt(2, "Checkpoints kept in <output_dir>/checkpoints/ (older ones are deleted).")
+    resume: str = opt("auto", "auto: continue from the last checkpoint of the same config | never: refuse a run "
+                              "dir with checkpoints | force: fail when there is none.", choices=RESUME)
+    deterministic: bool = opt(False, "Seed every initialisation from --seed and use deterministic ops, so two runs "
+                                     "on the same hardware give identical weights (slower on GPU).")
+
+
+@dataclass(frozen=True, kw_only=True)
 class QAOptions:
     """Extractive question answering (SQuAD)."""
 
@@ -188,7 +201,8 @@ class FinetuneOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions, FinetuneOptions):
+class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, Seq2SeqOptions,
+             FinetuneOptions):
     """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work."""
 
     def __post_init__(self) -> None:
@@ -220,7 +234,9 @@ class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions, F
         _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
         _check_choice("label_weights", self.label_weights, ("none", "auto"))
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("resume", self.resume, RESUME)
         for name in ("batch_size", "epochs", "eval_batch_size", "generate_every", "gradient_accumulation_steps",
+                     "keep_checkpoints",
                      "n_best_size", "max_answer_length"):
             _check_positive(name, getattr(self, name))
         for name in ("max_length", "max_train_samples", "max_eval_samples", "max_target_length", "max_new_tokens",
@@ -241,10 +257,11 @@ class Config(RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions, F
         for name in ("warmup_ratio", "validation_split"):
             if not 0 <= getattr(self, name) < 1:
                 raise TfftError(f"--{name} must be in [0, 1) (received {getattr(self, name)}).")
-        if self.weight_decay < 0 or self.length_buckets < 0 or self.early_stopping_patience < 0:
+        if min(self.weight_decay, self.length_buckets, self.early_stopping_patience, self.save_steps) < 0:
             raise TfftError(
-                "--weight_decay, --length_buckets and --early_stopping_patience must be >= 0 "
-                f"(received {self.weight_decay}, {self.length_buckets}, {self.early_stopping_patience})."
+                "--weight_decay, --length_buckets, --early_stopping_patience and --save_steps must be >= 0 "
+                f"(received {self.weight_decay}, {self.length_buckets}, {self.early_stopping_patience}, "
+                f"{self.save_steps})."
             )
         self._check_generation()
         from tfft.tasks.classification import ClassificationTask

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> None:
         run(config)
     except TfftError as err:
         print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(getattr(err, "exit_code", 2))  # a run stopped by a signal: 128 + its number
 
 
 def cli() -> None:

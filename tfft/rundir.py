@@ -11,22 +11,41 @@ from tfft.errors import TfftError
 
 RUN_FILE = "run_config.json"
 # Fields that do not change what a run computes.
-_NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir", "question", "context"}
+_NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir", "question", "context",
+                 "resume", "save_steps", "keep_checkpoints"}
 
 
-def claim(cfg: Any) -> str:
+def _identity(cfg: Any) -> dict[str, Any]:
+    return {k: v for k, v in cfg.to_dict().items() if k not in _NOT_IDENTITY}
+
+
+def _previous(path: str) -> Any:
+    record = os.path.join(path, RUN_FILE)
+    try:
+        return io.read_json(record) if os.path.isfile(record) else None
+    except ValueError:  # a damaged record is "not this run"
+        return None
+
+
+def same_run(cfg: Any) -> bool:
+    """Whether ``cfg.output_dir`` holds a run of this very config."""
+    return _previous(cfg.output_dir) == _identity(cfg)
+
+
+def claim(cfg: Any, fresh: bool = False) -> str:
     """Makes ``cfg.output_dir`` this run's directory and returns it.
 
     The directory is free when it does not exist, is empty, or holds a run of the same
-    config. A different run is kept: an error, or with ``--overwrite_output_dir`` it is
-    moved aside to ``<output_dir>.replaced-<time>`` (never deleted).
+    config (unless ``fresh``: the run must start over). A different run is kept: an error,
+    or with ``--overwrite_output_dir`` it is moved aside to ``<output_dir>.replaced-<time>``
+    (never deleted).
     """
     path = cfg.output_dir
     record = os.path.join(path, RUN_FILE)
-    wanted = {k: v for k, v in cfg.to_dict().items() if k not in _NOT_IDENTITY}
+    wanted = _identity(cfg)
     if os.path.isdir(path) and os.listdir(path):
-        previous = io.read_json(record) if os.path.isfile(record) else None
-        if previous != wanted:
+        previous = _previous(path)
+        if previous != wanted or fresh:
             if not cfg.overwrite_output_dir:
                 what = "a different run" if previous is not None else "files that are not a tfft run"
                 diff = _differences(previous, wanted)

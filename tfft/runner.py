@@ -15,12 +15,12 @@ from typing import Any, Optional
 
 import tensorflow as tf
 
-from tfft import api, console, io, rundir
+from tfft import api, console, io, preflight, rundir
 from tfft.config import Config
 from tfft.data.prepare import prepare
 from tfft.models import modes
 from tfft.models.loading import INFO_FILE
-from tfft.training.cached import fit
+from tfft.training import cached, checkpoints, loop
 from tfft.training.callbacks import EvaluateAndKeepBest, plot_history
 from tfft.training.shapes import ShapeLog
 from tfft.training.strategy import is_chief, strategy_for
@@ -44,27 +44,37 @@ def run(cfg: Config) -> dict[str, Any]:
 
 
 def train(cfg: Config) -> dict[str, Any]:
-    """Fine-tunes, keeps the best epoch, scores validation and test, saves the model and exports."""
+    """Fine-tunes (resuming from a checkpoint of the same run), keeps the best epoch, scores
+    validation and test, saves the model and exports."""
     prepared = prepare(cfg)  # data and model are checked before the output directory is touched
-    out = rundir.claim(cfg)
+    resume, start_over = checkpoints.plan_resume(cfg)
+    preflight.check(cfg, prepared.model_dir)
+    out = rundir.claim(cfg, fresh=start_over)
     console.data_summary(prepared)
-    train_ds, val_ds = api.datasets(cfg)
+    if cfg.deterministic:
+        loop.make_deterministic(cfg.seed)
+    has_val = "validation" in prepared.features
+    val_ds = api.eval_dataset(cfg, prepared, prepared.features["validation"]) if has_val else None
     model = api.build_model(cfg)
     console.model_summary(model, cfg, api.global_batch(cfg, cfg.batch_size))
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
     if "test" in prepared.features:
         results["baseline"] = {"test": api.evaluate(model, cfg, "test")}
-    has_val = val_ds is not None
     keeper = EvaluateAndKeepBest((lambda: api.evaluate(model, cfg, "validation")) if has_val else None,
-                                 cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every)
+                                 cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every,
+                                 epochs=cfg.epochs, restore_at_end=False)
     shapes = ShapeLog()
-    if cfg.jit_compile:
-        train_ds = shapes.attach(train_ds)
-    history = fit(model, cfg, train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=_verbosity(),
-                  callbacks=[keeper, tf.keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
+    epoch_data = (lambda epoch, skip: shapes.attach(api.epoch_dataset(cfg, epoch, skip))) if cfg.jit_compile \
+        else (lambda epoch, skip: api.epoch_dataset(cfg, epoch, skip))
+    if cfg.cache_features:  # the head alone, on features computed once (fast: no checkpoints mid-run)
+        trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds, _verbosity())
+    else:
+        trained = loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume,
+                           _verbosity())
     if cfg.jit_compile:
         results["xla_batch_shapes"] = len(shapes.shapes)
         print(f"XLA: the train step was compiled for {shapes.summary()}")
+    results.update(train_steps=trained["steps"], resumed_from_step=trained["resumed_from"])
     results["best_epoch"] = None if keeper.best_epoch is None else keeper.best_epoch + 1
     known: dict[str, Any] = {}
     if has_val:  # calibration changes only the task facts, so these outputs are scored too
@@ -75,8 +85,8 @@ def train(cfg: Config) -> dict[str, Any]:
         results["adapter_weights"] = modes.save_adapter(model, cfg, os.path.join(out, modes.ADAPTER_FILE))
     results["model_dir"] = save_trained(model, os.path.join(out, "model"))
     results["export"] = api.export(model, cfg)
-    results["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-    results["curves"] = plot_history(history.history, os.path.join(out, "curves.png"))
+    results["history"] = trained["history"]
+    results["curves"] = plot_history(trained["history"], os.path.join(out, "curves.png"))
     return _finish(cfg, results)
 
 

@@ -53,7 +53,7 @@ def batch_count(lengths: np.ndarray, batch_size: int, boundaries: list[int]) -> 
 def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str, int],
                  shuffle: bool = False, seed: Optional[int] = None, buckets: int = 0,
                  with_labels: bool = True, pad_to_multiple_of: int = 1,
-                 label_pad: int = LABEL_PAD) -> tf.data.Dataset:
+                 label_pad: int = LABEL_PAD, reshuffle: bool = True) -> tf.data.Dataset:
     """Batches ``features`` into ``(inputs, labels)`` with per-batch padding and an attention mask.
 
     Args:
@@ -66,6 +66,7 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
         with_labels: Yield ``(inputs, labels)``; else inputs only.
         pad_to_multiple_of: Round every padded width (and bucket limit) up to a multiple of this.
         label_pad: Fill value of padded positions of sequence labels.
+        reshuffle: A new order on every pass; else every pass repeats the order ``seed`` gives.
 
     Returns:
         A dataset of known cardinality; every int input is ``int32 [batch, width]``.
@@ -77,7 +78,7 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
         labels = _ragged(labels)
     ds = tf.data.Dataset.from_tensor_slices((columns, labels) if labels is not None else (columns,))
     if shuffle:
-        ds = ds.shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(features), seed=seed, reshuffle_each_iteration=reshuffle)
     boundaries = bucket_boundaries(lengths, buckets, pad_to_multiple_of) if shuffle else []
     if boundaries:
         edges = tf.constant(boundaries, tf.int64)

@@ -28,7 +28,8 @@ class ClassificationTask(Task):
             raise TfftError(f"--model '{cfg.model}' is not a model trained by tfft, so its labels are unknown; pass "
                             "--label_names=<a,b,...> or point --model at a tfft run's model/ directory.")
         names = cfg.label_names or train.attrs.get("label_names", ())
-        if not names and train is not None and cfg.label_column in train.columns:
+        if not names and train is not None:
+            readers.require_columns(train, [cfg.label_column], "train", {cfg.label_column: "label_column"})
             names = infer_label_names(train[cfg.label_column])
         if len(names) < 2:
             raise TfftError(f"Classification needs at least two classes; the labels in column "

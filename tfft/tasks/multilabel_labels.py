@@ -37,6 +37,9 @@ def label_layout(cfg: Any, frame: pd.DataFrame, names: Sequence[str] = ()) -> La
             raise TfftError(f"The data has no label column '{cfg.label_column}' (columns found: {found}); "
                             "pass --label_column=<column of label lists> or --label_columns=<0/1 columns>.")
         known = tuple(names or cfg.label_names) or _labels_in_lists(frame[cfg.label_column])
+        if len(known) < 2:
+            raise TfftError(f"A multi-label task needs at least two labels; column '{cfg.label_column}' lists "
+                            f"{list(known)}. Check --label_column, or pass --label_names=<a,b,...>.")
         return Layout("list", tuple(known), cfg.label_column)
     columns = tuple(cfg.label_columns) or tuple(names) or tuple(
         str(c) for c in frame.columns if c not in (cfg.text_column, cfg.id_column))

@@ -17,11 +17,14 @@ import tensorflow as tf
 from tfft.errors import TfftError
 
 
-def fit(model: Any, cfg: Any, train_ds: tf.data.Dataset, validation_data: Optional[tf.data.Dataset] = None,
-        **kwargs: Any) -> tf.keras.callbacks.History:
-    """``model.fit``, or with ``cfg.cache_features`` the head's fit on cached features."""
-    if not cfg.cache_features:
-        return model.fit(train_ds, validation_data=validation_data, **kwargs)
+def fit_head(model: Any, cfg: Any, keeper: Any, train_ds: tf.data.Dataset,
+             validation_data: Optional[tf.data.Dataset], verbose: int) -> dict[str, Any]:
+    """Trains ``model``'s head on cached backbone features for ``cfg.epochs``.
+
+    ``keeper`` (the best-epoch tracker) sees the head's epochs and restores the best one at
+    the end. Returns what :func:`tfft.training.loop.fit` returns: ``history``, ``steps``
+    and ``resumed_from`` (always None: a cached run is short and starts over).
+    """
     from tfft.api import global_batch, train_batch
     from tfft.tasks import get_task
     from tfft.training.strategy import strategy_for
@@ -36,7 +39,11 @@ def fit(model: Any, cfg: Any, train_ds: tf.data.Dataset, validation_data: Option
     with strategy_for(cfg).scope():
         head = head_model(model, head_layers, int(train.element_spec[0].shape[-1]))
         head.compile(optimizer=model.optimizer, loss=model.loss, metrics=get_task(cfg.task).metrics(cfg, model.info))
-    return head.fit(train, validation_data=val, **kwargs)
+    history = head.fit(train, validation_data=val, epochs=cfg.epochs, verbose=verbose, callbacks=[keeper])
+    keeper.restore_best()
+    steps = int(head.optimizer.iterations.numpy())
+    return {"history": {k: [float(v) for v in vs] for k, vs in history.history.items()}, "steps": steps,
+            "resumed_from": None}
 
 
 def head_split(hf_model: Any) -> tuple[Callable[[dict[str, tf.Tensor]], tf.Tensor], list[Any]]:

@@ -22,11 +22,17 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
     With ``every`` > 1 the task metrics are computed every ``every`` epochs and after the
     last one (generation is slow); epochs without them cannot become the best epoch
     unless ``metric`` is one Keras logs itself (``loss``).
+
+    Training split over several ``fit`` calls (one per epoch, so a resumed run can start
+    mid-epoch) passes ``epochs`` (the run's total) and ``restore_at_end=False``, then calls
+    :meth:`restore_best` once; :meth:`state` / :meth:`load_state` carry the tracking over a resume.
     """
 
     def __init__(self, evaluate: Optional[Callable[[], dict[str, float]]], metric: str, patience: int = 0,
-                 every: int = 1) -> None:
+                 every: int = 1, epochs: Optional[int] = None, restore_at_end: bool = True) -> None:
         super().__init__()
+        self.epochs = epochs
+        self.restore_at_end = restore_at_end
         self.evaluate = evaluate
         self.every = max(int(every), 1)
         self.metric = metric
@@ -39,7 +45,7 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         logs = logs if logs is not None else {}
-        epochs = (getattr(self, "params", None) or {}).get("epochs")  # set by fit
+        epochs = self.epochs or (getattr(self, "params", None) or {}).get("epochs")  # set by fit
         if self.evaluate is not None and ((epoch + 1) % self.every == 0 or epoch + 1 == epochs):
             for name, value in self.evaluate().items():
                 logs[f"val_{name}"] = value
@@ -55,9 +61,28 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
         if self.patience and self.wait >= self.patience:
             self.model.stop_training = True
 
+    @property
+    def out_of_patience(self) -> bool:
+        """Whether early stopping has ended training."""
+        return bool(self.patience) and self.wait >= self.patience
+
     def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
+        if self.restore_at_end:
+            self.restore_best()
+
+    def restore_best(self) -> None:
+        """Gives the model the best epoch's weights (if any epoch was scored)."""
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+    def state(self) -> dict[str, Any]:
+        """The tracking state as JSON-ready values (the best weights are saved separately)."""
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state(self, state: dict[str, Any], best_weights: Optional[list[Any]]) -> None:
+        """Continues tracking from :meth:`state` and the best epoch's weights."""
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.best_weights = best_weights if self.best_epoch is not None else None
 
 
 def plot_history(history: dict[str, list[float]], path: str) -> Optional[str]:
@@ -81,6 +106,8 @@ def plot_history(history: dict[str, list[float]], path: str) -> Optional[str]:
         ax.legend()
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path, dpi=100)
+    tmp = f"{path}.tmp-{os.getpid()}.png"  # written whole, then renamed: never half an image
+    fig.savefig(tmp, dpi=100)
     plt.close(fig)
+    os.replace(tmp, path)
     return path
