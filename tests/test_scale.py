@@ -20,7 +20,7 @@ def test_accumulated_micro_batches_give_the_update_of_one_larger_batch(tiny_conf
     whole = tiny_config(batch_size=8, length_buckets=0)
     split = tiny_config(strategy=strategy, batch_size=per_replica, gradient_accumulation_steps=k, length_buckets=0)
     assert api.train_batch(split) == api.train_batch(whole) == 8
-    assert api.trainsteps_from(split) == api.trainsteps_from(whole)  # the schedule counts updates
+    assert api.train_steps(split) == api.train_steps(whole)  # the schedule counts updates
     losses_1, start, weights_1 = steps_from(whole)
     losses_2, _, weights_2 = steps_from(split, start)
     np.testing.assert_allclose(losses_1, losses_2, rtol=1e-4, atol=1e-5)
