@@ -3,7 +3,7 @@ the training step's extra memory, and frozen training with vs without cached fea
 
 Speed: one epoch of each mode in turn (``interleaved_epochs``), examples/s. Memory: each
 mode trains in a fresh process (``python -m benchmarks.cases_modes <json>``), which reports
-its peak RSS minus its RSS once the model is built: what the training steps add (gradients,
+its peak RSS during one epoch minus its RSS once the model is built: what the training steps add (gradients,
 optimizer slots, activations kept for the backward pass), without TensorFlow's own
 footprint.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from typing import Any
@@ -23,9 +22,16 @@ from benchmarks.harness import Measure, Result, fit_epoch, interleaved_epochs
 MODES = ("frozen", "adapter", "lora")
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm", encoding="utf-8") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mb(field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak since the last reset) of this process, in MB."""
+    with open("/proc/self/status", encoding="utf-8") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024  # kB
+
+
+def _reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w", encoding="utf-8") as f:
+        f.write("5")  # Linux >= 4.0: VmHWM restarts from the current RSS
 
 
 def train_memory(values: dict[str, Any]) -> float:
@@ -35,9 +41,10 @@ def train_memory(values: dict[str, Any]) -> float:
     cfg = tfft.Config(**values)
     train_ds, _ = tfft.datasets(cfg)
     model = tfft.build_model(cfg)
-    before = _rss_mb()
+    _reset_peak()
+    before = _status_mb("VmRSS")
     model.fit(train_ds, epochs=1, verbose=0)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    return _status_mb("VmHWM") - before
 
 
 def _memory_in_fresh_process(cfg: Any, mode: str) -> float:
@@ -90,7 +97,7 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
     for mode in MODES:
         results.append(Result(f"{mode}_train_memory_vs_full", Measure("full", "MB", [memory["full"]]),
                               Measure(mode, "MB", [memory[mode]]),
-                              notes={"what": "peak RSS minus RSS after building the model, one epoch; ratio "
+                              notes={"what": "peak RSS during one epoch minus RSS after building the model; ratio "
                                              "> 1: the mode needs less"}))
     results.append(Result("cached_features_speedup", Measure("frozen, cached features", "examples/s",
                                                              rates["frozen, cached features"]),
