@@ -3,7 +3,6 @@ pretrained tiny backbone, a few steps of multi-label, QA and T5."""
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import tfft
 from conftest import emotion_rows, keyword_rows, reverse_rows, serve_export, write_csv, write_emotions

@@ -1,6 +1,5 @@
 """Raw-text serving: in-graph tokenization equals the HF fast tokenizer, and text exports equal predict."""
 
-import json
 
 import numpy as np
 import pytest
