@@ -150,3 +150,11 @@ def test_adapter_file_of_another_mode_is_refused(tiny_config, tmp_path):
         tfft.build_model(tiny_config(finetune="adapter", load_adapter=path))
     with pytest.raises(TfftError, match="has shape"):
         tfft.build_model(tiny_config(finetune="lora", lora_rank=4, load_adapter=path))
+
+
+def test_adapter_file_needs_the_adapter_size_and_head_it_was_trained_with(tiny_config, tmp_path):
+    cfg = tiny_config(finetune="adapter", adapter_size=16)
+    path = modes.save_adapter(tfft.build_model(cfg), cfg, str(tmp_path / "adapter_weights.npz"))
+    with pytest.raises(TfftError, match="was trained with --head=linear --adapter_size=16 but this run builds "
+                                        "--head=mlp --adapter_size=8; pass --head=linear --adapter_size=16"):
+        tfft.build_model(tiny_config(finetune="adapter", adapter_size=8, head="mlp", load_adapter=path))
