@@ -16,10 +16,14 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path):
     assert {"train_speedup_vs_pad_to_max", "eval_speedup", "pipeline_vs_train", "tokenize_vs_hf",
             "xla_speedup", "bf16_speedup", "qa_features_88k", "qa_features_vs_tokenizer",
             "generate_xla_vs_eager_tiny", "serving_text_vs_ids_b1", "serving_text_vs_ids_b32",
-            "serving_text_vs_keras_b1", "serving_text_vs_keras_b32"} <= names
+            "serving_text_vs_keras_b1", "serving_text_vs_keras_b32", "cached_features_speedup",
+            "checkpoint_save_vs_train_step"} <= names
+    for mode in ("frozen", "adapter", "lora"):
+        assert {f"{mode}_speedup_vs_full", f"{mode}_train_memory_vs_full"} <= names
     assert any(n.startswith("train_flops_vs_matmul_seq") for n in names)
     for case in data["cases"]:
-        single_shot = case["name"].startswith("qa_features")  # one fresh process measures peak memory
+        # one fresh process measures peak memory
+        single_shot = case["name"].startswith("qa_features") or case["name"].endswith("_memory_vs_full")
         assert case["ratio"] > 0 and case["a"]["repeats"] >= (1 if single_shot else 2), case
         assert case["a"]["min"] <= case["a"]["median"] <= case["a"]["max"], case
     table = (tmp_path / "quick-latest.md").read_text()

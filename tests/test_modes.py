@@ -99,18 +99,20 @@ def test_lora_merge_gives_the_unmerged_outputs_and_saves_a_plain_model(tiny_conf
     cfg = tiny_config(finetune="lora", lora_rank=4, lora_alpha=8.0)
     model = tfft.build_model(cfg)
     batch = _batch(cfg)
-    base = model(batch, training=False)["logits"].numpy()
+    # the encoder's output: the tiny random classifier's logits are too small to show a change
+    hidden = lambda m: m.hf_model.bert(**batch, training=False)[0].numpy()  # noqa: E731
+    base = hidden(model)
     rng = np.random.default_rng(0)
     for update in model.lora:  # a trained-looking update
         update.b.assign(rng.normal(0, 0.5, update.b.shape).astype(np.float32))
-    unmerged = model(batch, training=False)["logits"].numpy()
-    assert np.abs(unmerged - base).max() > 1e-3
+    unmerged = hidden(model)
+    assert np.abs(unmerged - base).max() > 1e-2
     path = save_trained(model, str(tmp_path / "model"))  # merges
     assert not getattr(model, "lora", None) and not any("lora" in w.name for w in model.weights)
-    np.testing.assert_allclose(model(batch, training=False)["logits"].numpy(), unmerged, atol=1e-5)
+    np.testing.assert_allclose(hidden(model), unmerged, atol=1e-5)
     plain = tfft.build_model(cfg.replace(model=path, finetune="full", mode="evaluate"))
     assert _count(plain.weights) == _bert_total(plain.hf_model.config.vocab_size)
-    np.testing.assert_allclose(plain(batch, training=False)["logits"].numpy(), unmerged, atol=1e-5)
+    np.testing.assert_allclose(hidden(plain), unmerged, atol=1e-5)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -150,3 +152,11 @@ def test_adapter_file_of_another_mode_is_refused(tiny_config, tmp_path):
         tfft.build_model(tiny_config(finetune="adapter", load_adapter=path))
     with pytest.raises(TfftError, match="has shape"):
         tfft.build_model(tiny_config(finetune="lora", lora_rank=4, load_adapter=path))
+
+
+def test_adapter_file_needs_the_adapter_size_and_head_it_was_trained_with(tiny_config, tmp_path):
+    cfg = tiny_config(finetune="adapter", adapter_size=16)
+    path = modes.save_adapter(tfft.build_model(cfg), cfg, str(tmp_path / "adapter_weights.npz"))
+    with pytest.raises(TfftError, match="was trained with --head=linear --adapter_size=16 but this run builds "
+                                        "--head=mlp --adapter_size=8; pass --head=linear --adapter_size=16"):
+        tfft.build_model(tiny_config(finetune="adapter", adapter_size=8, head="mlp", load_adapter=path))

@@ -56,10 +56,10 @@ def config_from_flags() -> Config:
 
 def flags_markdown() -> str:
     """The README's flag tables, one per option group, generated from the config fields."""
-    from tfft.config import DataOptions, QAOptions, RunOptions, Seq2SeqOptions, TrainOptions
+    from tfft.config import DataOptions, FinetuneOptions, QAOptions, RunOptions, Seq2SeqOptions, TrainOptions
 
     parts = []
-    for group in (RunOptions, DataOptions, TrainOptions, QAOptions, Seq2SeqOptions):
+    for group in (RunOptions, DataOptions, TrainOptions, FinetuneOptions, QAOptions, Seq2SeqOptions):
         rows = ["| flag | default | meaning |", "|---|---|---|"]
         for field in dataclasses.fields(group):
             default = field.default

@@ -59,7 +59,7 @@ def apply(model: Any, cfg: Any, model_dir: str) -> None:
     if cfg.finetune == "lora":
         model.lora = lora.add(hf, cfg.lora_targets, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.seed)
     if cfg.load_adapter:
-        load_adapter(model, cfg)
+        load_adapter(model, cfg, arch)
     model.freeze(frozen_weights(model, cfg.finetune))
     model.info = dataclasses.replace(info, extras={**info.extras, "architecture": arch})
     model.finetune = describe(model, cfg)
@@ -170,8 +170,8 @@ def save_adapter(model: Any, cfg: Any, path: str) -> str:
     return save_weights(path, keyed(model, model.trainable_weights), meta)
 
 
-def load_adapter(model: Any, cfg: Any) -> None:
-    """Puts the weights of ``--load_adapter`` on the model.
+def load_adapter(model: Any, cfg: Any, arch: dict[str, Any]) -> None:
+    """Puts the weights of ``--load_adapter`` on the model (whose added layers are ``arch``).
 
     Raises:
         TfftError: the file is from another mode, or its weights do not fit this model.
@@ -182,7 +182,16 @@ def load_adapter(model: Any, cfg: Any) -> None:
                      f"--lora_targets={','.join(meta.get('lora_targets') or [])}" if meta["finetune"] == "lora" else "")
         raise TfftError(f"--load_adapter '{cfg.load_adapter}' holds --finetune={meta['finetune']} weights but this "
                         f"run has --finetune={cfg.finetune}; pass --finetune={meta['finetune']}{lora_note}.")
+    saved = meta.get("architecture") or {}
+    if saved and saved != arch:
+        raise TfftError(f"--load_adapter '{cfg.load_adapter}' was trained with {_arch_flags(saved)} but this run "
+                        f"builds {_arch_flags(arch)}; pass {_arch_flags(saved)}.")
     _assign(model, arrays, cfg.load_adapter, meta.get("model"))
+
+
+def _arch_flags(arch: dict[str, Any]) -> str:
+    size = arch.get("adapter_size")
+    return f"--head={arch.get('head', 'linear')}" + (f" --adapter_size={size}" if size else "")
 
 
 def _assign(model: Any, arrays: dict[str, np.ndarray], path: str, source: Any = None) -> None:
