@@ -81,7 +81,8 @@ def make_windows(questions: tf.RaggedTensor, context: tf.RaggedTensor, char_star
     n = tf.size(example)
     cls, sep = tf.fill([n, 1], cls_id), tf.fill([n, 1], sep_id)
     ids = tf.concat([cls, question, sep, taken(context), sep], axis=1)
-    head, tail = tf.zeros_like(tf.concat([cls, question, sep], axis=1)), tf.ones_like(tf.concat([taken(context), sep], axis=1))
+    head = tf.zeros_like(tf.concat([cls, question, sep], axis=1))
+    tail = tf.ones_like(tf.concat([taken(context), sep], axis=1))
     outside = tf.fill([n, 1], -1)
     offsets = {name: tf.concat([outside, question * 0 - 1, outside, taken(values), outside], axis=1)
                for name, values in (("start", char_start), ("end", char_end))}
