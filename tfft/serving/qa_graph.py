@@ -41,7 +41,7 @@ def qa_text_signature(model: Any, input_names: tuple[str, ...], output: str, max
                       options: DecodeOptions, encoder: Any) -> Any:
     """The concrete ``serving_default``: ``question``, ``context`` string ``[batch]`` -> ``answer``
     (string), ``score`` (float32), ``start`` / ``end`` (int32 character offsets, -1 for none)."""
-    question_limit = max_length - 3 - doc_stride - 1
+    question_limit = max(max_length - 3 - doc_stride - 1, 0)  # training checked doc_stride fits a window
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="question"),
                                   tf.TensorSpec([None], tf.string, name="context")])
