@@ -59,7 +59,8 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
             "raw text": lambda b: text_fn(text=tf.constant(b))["probabilities"].numpy(),
             "ids + Python tokenizer": lambda b: ids_fn(**tokenized(b))["probabilities"].numpy(),
             "Keras + Python tokenizer": lambda b: model(tokenized(b), training=False)["logits"].numpy()}
-        latency = _interleaved_latencies(paths, batches, calls if sizes.quick else calls // (4 if batch_size > 1 else 1))
+        timed_calls = calls if sizes.quick or batch_size == 1 else calls // 4
+        latency = _interleaved_latencies(paths, batches, timed_calls)
         notes = {"p50 / p99 ms": "; ".join(f"{k} {np.percentile(v, 50):.2f} / {np.percentile(v, 99):.2f}"
                                            for k, v in latency.items()),
                  "what": f"batch {batch_size} of reviews (median {REVIEW_WORDS} words, max_length {cfg.max_length}), "

@@ -138,7 +138,7 @@ def test_export_records_each_signatures_non_core_ops(exported):
     _, _, path = exported
     serving = json.load(open(os.path.join(path, "assets", "tfft.json")))["serving"]
     assert serving["serving_default_input"] == "text"
-    assert serving["signatures"]["serve_ids"] == {"inputs": ["attention_mask", "input_ids"], "ops": []}
+    assert serving["signatures"]["serve_ids"] == {"inputs": ["attention_mask", "input_ids"], "ops": [], "xla": False}
     assert "FastWordpieceTokenizeWithOffsets" in serving["signatures"]["serving_default"]["ops"]
     assert set(serving["signatures"]["serving_default"]["ops"]) <= ops.TF_SERVING_TEXT_OPS  # so no warning
 

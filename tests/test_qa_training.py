@@ -51,6 +51,7 @@ def test_export_serves_the_same_logits_in_a_tensorflow_only_process(trained, tmp
     inputs, windows = client.encode([r["question"] for r in rows], [r["context"] for r in rows])
     np.savez(tmp_path / "in.npz", **inputs)
     code = ("import sys, numpy as np, tensorflow as tf\n"
+            "import tensorflow_text  # serving_default's ops (TF Serving has them built in)\n"
             "serve = tf.saved_model.load(sys.argv[1]).signatures['serve_ids']\n"
             "out = serve(**{k: tf.constant(v) for k, v in np.load(sys.argv[2]).items()})\n"
             "np.savez(sys.argv[3], **{k: v.numpy() for k, v in out.items()})\n"

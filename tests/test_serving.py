@@ -35,12 +35,17 @@ def _minilm_tokenizer(lowercase: bool = True):
 def test_in_graph_ids_equal_the_fast_tokenizers_on_a_hostile_corpus(lowercase):
     tokenizer = _minilm_tokenizer(lowercase)
     assert wordpiece_spec(tokenizer)["lowercase"] is lowercase
-    encoder = text_encoder(tokenizer, max_length=64)
-    expected = tokenizer(CORPUS, truncation=True, max_length=64, padding=True, return_tensors="np")
-    got = encoder(tf.constant(CORPUS))
-    for i, text in enumerate(CORPUS):
+    assert_same_ids(text_encoder(tokenizer, max_length=64), tokenizer, CORPUS, 64)
+
+
+def assert_same_ids(encoder, tokenizer, corpus: list[str], max_length: int) -> dict:
+    """The in-graph encoder's padded ids and mask equal the HF tokenizer's, text by text; returns the encoder's."""
+    expected = tokenizer(corpus, truncation=True, max_length=max_length, padding=True, return_tensors="np")
+    got = encoder(tf.constant(corpus))
+    for i, text in enumerate(corpus):
         assert got["input_ids"][i].numpy().tolist() == expected["input_ids"][i].tolist(), repr(text)
     np.testing.assert_array_equal(got["attention_mask"].numpy(), expected["attention_mask"])
+    return got
 
 
 def test_tokenizers_that_cannot_run_in_graph_give_no_encoder(tiny_model_dir):

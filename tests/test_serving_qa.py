@@ -29,7 +29,7 @@ print(json.dumps(sorted(m for m in ("transformers", "tfft") if m in sys.modules)
 
 
 def _corpus() -> list[tuple[str, str]]:
-    """Contexts of 1 to 6 windows of 32 tokens, accents, CJK, punctuation and odd whitespace."""
+    """Contexts of 1 to about 12 windows of 32 tokens, accents, CJK, punctuation and odd whitespace."""
     rng = random.Random(4)
     rows = [(r["question"], r["context"]) for r in qa_rows(10, 7, words=(3, 90))]
     rows += [("Wás ít GREAT?", "Thé  plot wás\tGREAT, wonderful… and the cast was lovely!"),

@@ -1,10 +1,9 @@
 """T5 raw-text serving: in-graph SentencePiece gives the HF tokenizer's ids and decoded text."""
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
-from test_serving import CORPUS
+from test_serving import CORPUS, assert_same_ids
 from tfft.models.scratch import train_unigram_tokenizer
 from tfft.serving.sentencepiece import sentencepiece_encoder
 from tfft.serving.text import text_encoder
@@ -20,12 +19,7 @@ def t5_tokenizer(tmp_path_factory):
 
 
 def test_in_graph_sentencepiece_ids_equal_the_t5_tokenizers_on_a_hostile_corpus(t5_tokenizer):
-    encoder = text_encoder(t5_tokenizer, max_length=48)
-    expected = t5_tokenizer(T5_CORPUS, truncation=True, max_length=48, padding=True, return_tensors="np")
-    got = encoder(tf.constant(T5_CORPUS))
-    for i, text in enumerate(T5_CORPUS):
-        assert got["input_ids"][i].numpy().tolist() == expected["input_ids"][i].tolist(), repr(text)
-    np.testing.assert_array_equal(got["attention_mask"].numpy(), expected["attention_mask"])
+    got = assert_same_ids(text_encoder(t5_tokenizer, max_length=48), t5_tokenizer, T5_CORPUS, 48)
     assert got["input_ids"].shape[1] == 48  # the long texts were cut, </s> kept
 
 

@@ -198,6 +198,9 @@ def test_tiny_t5_learns_to_reverse_and_the_export_generates_the_same_ids(t5_conf
     assert served_text == [p["text"] for p in tfft.predict(model, cfg, sources)]  # raw text in, text out
     saved = json.load(open(f"{export}/assets/tfft.json"))
     assert saved["extras"]["generation"]["num_beams"] == 1
+    signatures = saved["serving"]["signatures"]
+    assert signatures["serve_ids"]["ops"] == [] and signatures["serve_ids"]["xla"]  # the compiled beam search
+    assert signatures["serving_default"]["ops"] == ["SentencepieceDetokenizeOp", "SentencepieceTokenizeOp"]
 
 
 def test_generation_metrics_run_every_n_epochs_and_after_the_last():

@@ -11,6 +11,10 @@ The stock ``tensorflow_model_server`` links tensorflow-text's ``ops_lib`` target
 2.21's ``workspace.bzl`` pins tensorflow-text 2.20.0). :data:`TF_SERVING_TEXT_OPS` are the
 ops of that target's libraries that tfft's signatures use; an op outside it gets a
 warning at export time.
+
+Signatures with XLA-compiled parts (the T5 beam search, ``jit_compile``) are marked
+``"xla": true``: TF Serving runs them on CPU only with ``--xla_cpu_compilation_enabled=true``
+(an experimental server flag; tensorflow/serving#1858, #2214).
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ TF_SERVING_TEXT_OPS = frozenset({
 
 
 def signature_ops(export_path: str) -> dict[str, list[str]]:
-    """Non-core op types each signature of the SavedModel at ``export_path`` reaches, sorted."""
+    """Op types each signature of the SavedModel at ``export_path`` reaches beyond core TensorFlow
+    (``tf.raw_ops``), sorted. XLA's own ops (``Xla*``, from ``jit_compile`` functions such as
+    the T5 beam search) belong to TensorFlow's runtime and are reported by :func:`uses_xla`."""
     from tensorflow.core.protobuf import saved_model_pb2
 
     saved = saved_model_pb2.SavedModel()
@@ -51,6 +57,12 @@ def signature_ops(export_path: str) -> dict[str, list[str]]:
         roots = [nodes[t.name.split(":")[0]] for t in signature.outputs.values() if t.name.split(":")[0] in nodes]
         result[name] = sorted(op for op in _reachable_ops(roots, functions) if op not in core)
     return result
+
+
+def split_xla(ops: dict[str, list[str]]) -> tuple[dict[str, list[str]], dict[str, bool]]:
+    """(non-core ops without XLA's, whether each signature runs XLA-compiled code)."""
+    return ({name: [op for op in used if not op.startswith("Xla")] for name, used in ops.items()},
+            {name: any(op.startswith("Xla") for op in used) for name, used in ops.items()})
 
 
 def _reachable_ops(roots: Iterable[Any], functions: dict[str, Any]) -> set[str]:

@@ -1,16 +1,17 @@
 """Client side of an exported QA model: questions and contexts in, answers out.
 
-The SavedModel's ``serving_default`` maps token windows to start/end logits; this module
-does the two halves around it, with the tokenizer and settings the export carries in
+The SavedModel's ``serve_ids`` maps token windows to start/end logits; this module does
+the two halves around it in Python (``serving_default`` does all of it in the graph, see
+:mod:`tfft.serving.qa_graph`), with the tokenizer and settings the export carries in
 ``assets/`` (the same windowing and decoding tfft uses in training and predict)::
 
     client = QAClient("saved_models/squad/1")
     inputs, windows = client.encode(["Who founded Brenford?"], [long_context])
-    outputs = serve(**{k: tf.constant(v) for k, v in inputs.items()})   # TF Serving or tf.saved_model
+    outputs = serve_ids(**{k: tf.constant(v) for k, v in inputs.items()})   # TF Serving or tf.saved_model
     client.answers(outputs["start_logits"], outputs["end_logits"], windows)
     # [{"answer": "Ada Weber", "probability": 0.93, "start": 17, "end": 26, ...}]
 
-A raw-text serving signature can later wrap exactly these two calls.
+Unlike ``serving_default`` it also returns each answer's ``probability`` and n-best list.
 """
 
 from __future__ import annotations

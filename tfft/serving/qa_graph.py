@@ -41,7 +41,7 @@ def qa_text_signature(model: Any, input_names: tuple[str, ...], output: str, max
                       options: DecodeOptions, encoder: Any) -> Any:
     """The concrete ``serving_default``: ``question``, ``context`` string ``[batch]`` -> ``answer``
     (string), ``score`` (float32), ``start`` / ``end`` (int32 character offsets, -1 for none)."""
-    question_limit = max_length - 3 - doc_stride - 1
+    question_limit = max(max_length - 3 - doc_stride - 1, 0)  # training checked doc_stride fits a window
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="question"),
                                   tf.TensorSpec([None], tf.string, name="context")])
@@ -81,7 +81,8 @@ def make_windows(questions: tf.RaggedTensor, context: tf.RaggedTensor, char_star
     n = tf.size(example)
     cls, sep = tf.fill([n, 1], cls_id), tf.fill([n, 1], sep_id)
     ids = tf.concat([cls, question, sep, taken(context), sep], axis=1)
-    head, tail = tf.zeros_like(tf.concat([cls, question, sep], axis=1)), tf.ones_like(tf.concat([taken(context), sep], axis=1))
+    head = tf.zeros_like(tf.concat([cls, question, sep], axis=1))
+    tail = tf.ones_like(tf.concat([taken(context), sep], axis=1))
     outside = tf.fill([n, 1], -1)
     offsets = {name: tf.concat([outside, question * 0 - 1, outside, taken(values), outside], axis=1)
                for name, values in (("start", char_start), ("end", char_end))}

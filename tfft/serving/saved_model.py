@@ -19,7 +19,7 @@ from typing import Any
 import tensorflow as tf
 
 from tfft.errors import TfftError
-from tfft.serving.ops import missing_in_tf_serving, signature_ops
+from tfft.serving.ops import missing_in_tf_serving, signature_ops, split_xla
 from tfft.serving.parity import check_export
 from tfft.serving.text import text_encoder
 
@@ -90,15 +90,18 @@ def serving_facts(path: str, signatures: dict[str, Any], tokenizer: Any, text: b
     """What ``tfft.json`` records under ``serving``: each signature's inputs and non-core ops,
     and what ``serving_default`` takes. Prints a note when it stays on ids and a warning for
     ops the stock TF Serving model server lacks."""
-    ops = signature_ops(path)
+    ops, xla = split_xla(signature_ops(path))
     facts: dict[str, Any] = {"serving_default_input": "text" if text else "token_ids", "signatures": {
         name: {"inputs": sorted(spec.name for spec in tf.nest.flatten(fn.structured_input_signature)),
-               "ops": ops.get(name, [])} for name, fn in signatures.items()}}
+               "ops": ops.get(name, []), "xla": xla.get(name, False)} for name, fn in signatures.items()}}
     if not text:
         reason = (f"the {type(tokenizer).__name__} tokenizer cannot run in the graph (in-graph tokenization "
                   "covers BERT WordPiece and T5 SentencePiece with its spiece.model)")
         facts["text_unavailable"] = reason
         print(f"note: this export's serving_default takes token ids: {reason}.", file=sys.stderr)
+    if any(xla.values()):
+        print("note: this export runs XLA-compiled code (the beam search); TF Serving on CPU needs "
+              "--xla_cpu_compilation_enabled=true.", file=sys.stderr)
     for name, missing in missing_in_tf_serving(ops).items():
         print(f"warning: signature {name} uses ops the stock TF Serving model server does not register "
               f"({', '.join(missing)}); serve it from a model server built with them, or use serve_ids.",

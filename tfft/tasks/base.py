@@ -142,7 +142,9 @@ class Task(abc.ABC):
     def text_signatures(self, model: "tf.keras.Model", info: TaskInfo, encoder: Any) -> dict[str, Any]:
         """Concrete ``tf.function``s on raw strings (``serving_default``), tokenizing in-graph with ``encoder``.
 
-        ``encoder`` is a :class:`tfft.serving.text.TextEncoder`; default: no raw-text signature.
+        ``encoder`` is a :class:`tfft.serving.text.TextEncoder` (WordPiece) or a
+        :class:`tfft.serving.sentencepiece.SentencePieceEncoder` (T5, with ``decode``); default:
+        no raw-text signature.
         """
         return {}
 

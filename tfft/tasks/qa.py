@@ -151,9 +151,10 @@ class QuestionAnsweringTask(Task):
         return f"{prediction['answer']} {prediction['probability']:.3f} [{prediction['start']}:{prediction['end']}]"
 
     def serving_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
-        """``serving_default``: token ids of windows -> ``start_logits`` and ``end_logits``
-        ``[batch, seq]`` (padding at -1e9). :mod:`tfft.serving.qa_client` makes the windows
-        and turns the logits into answers."""
+        """Token ids of windows -> ``start_logits`` and ``end_logits`` ``[batch, seq]`` (padding at
+        -1e9); exported as ``serve_ids`` beside the raw-text ``serving_default`` (and as
+        ``serving_default`` when the tokenizer cannot run in the graph).
+        :mod:`tfft.serving.qa_client` makes the windows and turns the logits into answers."""
         import tensorflow as tf
 
         spec = {name: tf.TensorSpec([None, None], tf.int32, name=name) for name in model.input}
@@ -177,8 +178,10 @@ class QuestionAnsweringTask(Task):
     def text_reference(self, model: Any, info: TaskInfo, signatures: Mapping[str, Any],
                        texts: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Python's windows, the Keras model and :func:`tfft.tasks.qa_decode.decode` (``score`` aside)."""
-        examples = pd.DataFrame({"question": [q.lstrip() for q in texts["question"]], "context": list(texts["context"])})
-        features = qa_features.window_features(model.tokenizer, examples, info.max_length, int(info.extras["doc_stride"]))
+        examples = pd.DataFrame({"question": [q.lstrip() for q in texts["question"]],
+                                 "context": list(texts["context"])})
+        features = qa_features.window_features(model.tokenizer, examples, info.max_length,
+                                               int(info.extras["doc_stride"]))
         inputs = qa_features.dense_inputs(features, model.tokenizer.pad_token_id or 0)
         logits = model({name: inputs[name] for name in model.input}, training=False)[OUTPUT].numpy()
         answers = decode(logits, features, examples["context"].tolist(), decode_options(info))
