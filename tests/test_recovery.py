@@ -150,6 +150,7 @@ def _fake_checkpoint(cfg) -> None:
 
 
 def test_resume_policy_never_and_force(tiny_config):
+    from tfft import rundir
     from tfft.training.checkpoints import plan_resume
 
     assert plan_resume(tiny_config()) == (False, False)  # nothing there yet
@@ -160,7 +161,13 @@ def test_resume_policy_never_and_force(tiny_config):
     assert plan_resume(tiny_config(resume="force", save_steps=9)) == (True, False)  # not part of the identity
     with pytest.raises(TfftError, match="--resume=never but .* holds checkpoints.*--overwrite_output_dir"):
         plan_resume(tiny_config(resume="never"))
-    assert plan_resume(tiny_config(resume="never", overwrite_output_dir=True)) == (False, True)
+    fresh = tiny_config(resume="never", overwrite_output_dir=True)
+    assert plan_resume(fresh) == (False, True)
+    rundir.claim(fresh, fresh=True)  # the old run, checkpoints and all, is moved aside, not deleted
+    assert os.listdir(fresh.output_dir) == ["run_config.json"]
+    aside = [p for p in os.listdir(os.path.dirname(fresh.output_dir)) if p.startswith("run.replaced-")]
+    assert len(aside) == 1 and plan_resume(fresh) == (False, False)
+    _fake_checkpoint(tiny_config())
     with pytest.raises(TfftError, match="checkpoints of a different config"):
         plan_resume(tiny_config(resume="force", epochs=5))
 
