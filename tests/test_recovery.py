@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-import tfft
+import tfft  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf
 
 from conftest import ROOT, keyword_rows, write_csv
@@ -40,6 +40,11 @@ def _wait_for_step(proc: subprocess.Popen, run_dir, at_least: int, timeout: floa
             return step
         time.sleep(0.02)
     raise AssertionError(f"no checkpoint at step >= {at_least}: {proc.communicate()[1][-2000:]}")
+
+
+def _results(run_dir) -> dict:
+    with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
+        return json.load(f)
 
 
 def _weights(run_dir) -> list[np.ndarray]:
@@ -91,10 +96,10 @@ def test_sigterm_then_sigkill_then_resume_matches_an_uninterrupted_run_bit_for_b
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-3000:]
     assert "Resuming from" in out
-    out_straight, err_straight = straight.communicate(timeout=300)
+    _, err_straight = straight.communicate(timeout=300)
     assert straight.returncode == 0, err_straight[-3000:]
-    resumed = json.load(open(os.path.join(run_dir, "results.json")))
-    baseline = json.load(open(os.path.join(cli_flags("straight")["output_dir"], "results.json")))
+    resumed = _results(run_dir)
+    baseline = _results(cli_flags("straight")["output_dir"])
     steps = baseline["train_steps"]
     assert stopped_at < steps // 2 < killed_after <= resumed["resumed_from_step"] < steps  # both mid-run
     assert resumed["train_steps"] == steps
