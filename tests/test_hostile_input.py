@@ -104,8 +104,9 @@ def test_qa_data_is_prepared_or_refused_in_one_line(tmp_path_factory, tiny_model
              doc_stride=8, cache_dir=str(tmp / "cache"), validation_split=0.0)
 
 
-@SETTINGS
-@given(rows=st.lists(st.tuples(texts, labels), max_size=5), template=st.booleans())
+@pytest.mark.slow  # the tiny T5 tokenizer needs ~7 s per 1 MB text: fewer examples, still slow
+@settings(SETTINGS, max_examples=15)
+@given(rows=st.lists(st.tuples(texts, labels), max_size=4), template=st.booleans())
 def test_seq2seq_data_is_prepared_or_refused_in_one_line(tmp_path_factory, tiny_t5_dir, rows, template):
     tmp = tmp_path_factory.mktemp("t5")
     header = ("question", "text") if template else ("source", "target")

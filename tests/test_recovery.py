@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+import tfft  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf
 
 from conftest import ROOT, keyword_rows, write_csv
@@ -39,6 +40,11 @@ def _wait_for_step(proc: subprocess.Popen, run_dir, at_least: int, timeout: floa
             return step
         time.sleep(0.02)
     raise AssertionError(f"no checkpoint at step >= {at_least}: {proc.communicate()[1][-2000:]}")
+
+
+def _results(run_dir) -> dict:
+    with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
+        return json.load(f)
 
 
 def _weights(run_dir) -> list[np.ndarray]:
@@ -90,10 +96,10 @@ def test_sigterm_then_sigkill_then_resume_matches_an_uninterrupted_run_bit_for_b
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-3000:]
     assert "Resuming from" in out
-    out_straight, err_straight = straight.communicate(timeout=300)
+    _, err_straight = straight.communicate(timeout=300)
     assert straight.returncode == 0, err_straight[-3000:]
-    resumed = json.load(open(os.path.join(run_dir, "results.json")))
-    baseline = json.load(open(os.path.join(cli_flags("straight")["output_dir"], "results.json")))
+    resumed = _results(run_dir)
+    baseline = _results(cli_flags("straight")["output_dir"])
     steps = baseline["train_steps"]
     assert stopped_at < steps // 2 < killed_after <= resumed["resumed_from_step"] < steps  # both mid-run
     assert resumed["train_steps"] == steps
@@ -149,6 +155,7 @@ def _fake_checkpoint(cfg) -> None:
 
 
 def test_resume_policy_never_and_force(tiny_config):
+    from tfft import rundir
     from tfft.training.checkpoints import plan_resume
 
     assert plan_resume(tiny_config()) == (False, False)  # nothing there yet
@@ -159,7 +166,13 @@ def test_resume_policy_never_and_force(tiny_config):
     assert plan_resume(tiny_config(resume="force", save_steps=9)) == (True, False)  # not part of the identity
     with pytest.raises(TfftError, match="--resume=never but .* holds checkpoints.*--overwrite_output_dir"):
         plan_resume(tiny_config(resume="never"))
-    assert plan_resume(tiny_config(resume="never", overwrite_output_dir=True)) == (False, True)
+    fresh = tiny_config(resume="never", overwrite_output_dir=True)
+    assert plan_resume(fresh) == (False, True)
+    rundir.claim(fresh, fresh=True)  # the old run, checkpoints and all, is moved aside, not deleted
+    assert os.listdir(fresh.output_dir) == ["run_config.json"]
+    aside = [p for p in os.listdir(os.path.dirname(fresh.output_dir)) if p.startswith("run.replaced-")]
+    assert len(aside) == 1 and plan_resume(fresh) == (False, False)
+    _fake_checkpoint(tiny_config())
     with pytest.raises(TfftError, match="checkpoints of a different config"):
         plan_resume(tiny_config(resume="force", epochs=5))
 

@@ -56,10 +56,8 @@ def config_from_flags() -> Config:
 
 def flags_markdown() -> str:
     """The README's flag tables, one per option group, generated from the config fields."""
-    from tfft.config import DataOptions, FinetuneOptions, QAOptions, RunOptions, Seq2SeqOptions, TrainOptions
-
     parts = []
-    for group in (RunOptions, DataOptions, TrainOptions, FinetuneOptions, QAOptions, Seq2SeqOptions):
+    for group in Config.__bases__:  # the option groups, in the order Config lists them
         rows = ["| flag | default | meaning |", "|---|---|---|"]
         for field in dataclasses.fields(group):
             default = field.default
