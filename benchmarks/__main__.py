@@ -29,7 +29,8 @@ def main(argv: list[str]) -> int:
     """Runs the chosen case groups and prints where the results went."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the suite runs, measures nothing")
-    parser.add_argument("--only", default="", help=f"comma-separated groups of {', '.join(GROUPS)}")
+    parser.add_argument("--only", default="", help=f"comma-separated groups of {', '.join(GROUPS)} (the other "
+                                                   "groups' cases of the previous results are kept)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
     chosen = [g for g in args.only.split(",") if g] or list(GROUPS)
@@ -45,7 +46,7 @@ def main(argv: list[str]) -> int:
                 results.append(result)
                 print(f"{result.name}: ratio {result.ratio:.2f}"
                       + (f" (target >= {result.target:g})" if result.target else ""), flush=True)
-    paths = write(results, machine(), args.out, args.quick)
+    paths = write(results, machine(), args.out, args.quick, keep_others=bool(args.only))
     print("wrote " + " and ".join(paths))
     return 0
 

@@ -83,12 +83,24 @@ def machine() -> dict[str, Any]:
             "transformers": transformers.__version__, "date": datetime.date.today().isoformat()}
 
 
-def write(results: list[Result], info: dict[str, Any], out_dir: str, quick: bool) -> tuple[str, str]:
-    """Writes ``latest.json`` and ``latest.md`` (``quick-`` prefixed for quick runs); returns their paths."""
+def write(results: list[Result], info: dict[str, Any], out_dir: str, quick: bool,
+          keep_others: bool = False) -> tuple[str, str]:
+    """Writes ``latest.json`` and ``latest.md`` (``quick-`` prefixed for quick runs); returns their paths.
+
+    With ``keep_others`` (a run of some groups only), the cases of the previous file that
+    this run did not measure are kept, each marked with the date it was measured.
+    """
     os.makedirs(out_dir, exist_ok=True)
     prefix = "quick-" if quick else ""
-    data = {"machine": info, "quick": quick, "cases": [r.to_dict() for r in results]}
     json_path = os.path.join(out_dir, f"{prefix}latest.json")
+    cases = [dict(r.to_dict(), measured=info["date"]) for r in results]
+    if keep_others and os.path.exists(json_path):
+        with open(json_path, encoding="utf-8") as f:
+            previous = json.load(f)
+        fresh = {c["name"] for c in cases}
+        cases += [dict(c, measured=c.get("measured", previous["machine"]["date"]))
+                  for c in previous["cases"] if c["name"] not in fresh]
+    data = {"machine": info, "quick": quick, "cases": cases}
     with open(json_path + ".tmp", "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
     os.replace(json_path + ".tmp", json_path)
@@ -118,7 +130,8 @@ def markdown(data: dict[str, Any]) -> str:
                          f"{_fmt(side['max'])} {side['unit']}")
         target = "" if c["target"] is None else f">= {c['target']:g}"
         met = "" if c["met"] is None else ("yes" if c["met"] else "**no**")
-        lines.append(f"| `{c['name']}` | {cells[0]} | {cells[1]} | {c['ratio']:.2f} | {target} | {met} |")
+        when = "" if c.get("measured", m["date"]) == m["date"] else f" (measured {c['measured']})"
+        lines.append(f"| `{c['name']}`{when} | {cells[0]} | {cells[1]} | {c['ratio']:.2f} | {target} | {met} |")
     lines += ["", "## Notes", ""]
     for c in data["cases"]:
         for key, value in c["notes"].items():
