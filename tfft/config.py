@@ -134,7 +134,7 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
             object.__setattr__(self, "export_name", self.task)
         if self.eval_batch_size is None:
             object.__setattr__(self, "eval_batch_size", 2 * self.batch_size)
-        for name in ("label_names", "label_columns", "lora_targets"):
+        for name in ("label_names", "label_columns", "lora_targets", "devices"):
             object.__setattr__(self, name, tuple(str(n) for n in getattr(self, name)))
         for name in ("text", "question", "context"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
