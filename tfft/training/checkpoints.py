@@ -92,8 +92,9 @@ class RunState:
             model.optimizer.build(model.trainable_variables)
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
             self.batch = tf.Variable(0, dtype=tf.int64, trainable=False)
-            self.extra = tf.Variable("{}", dtype=tf.string, trainable=False)
             self.best = [tf.Variable(w, trainable=False) for w in model.get_weights()]
+        # a plain local variable: multi-worker strategies cannot broadcast a string's initial value
+        self.extra = tf.Variable("{}", dtype=tf.string, trainable=False)
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, epoch=self.epoch,
                                               batch=self.batch, extra=self.extra, best=self.best)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory,
