@@ -48,9 +48,7 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
     prepared = prepare(cfg)
     if "train" not in prepared.features:
         raise ValueError("tfft.datasets needs training data: set train_file or dataset in the config.")
-    train = make_dataset(prepared.features["train"], batch_size=train_batch(cfg),
-                         pad_values=prepared.pad_values(), shuffle=True, seed=cfg.seed,
-                         buckets=cfg.length_buckets, pad_to_multiple_of=pad_multiple(cfg))
+    train = _train_batches(cfg, prepared, seed=cfg.seed, reshuffle=True)
     val = eval_dataset(cfg, prepared, prepared.features["validation"]) if "validation" in prepared.features else None
     return train, val
 
@@ -58,17 +56,21 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
 def epoch_dataset(cfg: Config, epoch: int, skip: int = 0) -> tf.data.Dataset:
     """The training batches of one epoch, in an order fixed by (``cfg.seed``, ``epoch``), less the
     first ``skip`` (already trained on before a resume)."""
-    prepared = prepare(cfg)
-    train = make_dataset(prepared.features["train"], batch_size=train_batch(cfg),
-                         pad_values=prepared.pad_values(), shuffle=True, seed=cfg.seed * 100_003 + epoch,
-                         buckets=cfg.length_buckets, pad_to_multiple_of=pad_multiple(cfg), reshuffle=False)
+    train = _train_batches(cfg, prepare(cfg), seed=cfg.seed * 100_003 + epoch, reshuffle=False)
     return train.skip(skip) if skip else train
+
+
+def _train_batches(cfg: Config, prepared: Prepared, seed: int, reshuffle: bool) -> tf.data.Dataset:
+    """Shuffled, length-bucketed training batches of ``train_batch(cfg)`` examples."""
+    return make_dataset(prepared.features["train"], batch_size=train_batch(cfg), pad_values=prepared.pad_values(),
+                        shuffle=True, seed=seed, buckets=cfg.length_buckets, pad_to_multiple_of=pad_multiple(cfg),
+                        reshuffle=reshuffle)
 
 
 def eval_dataset(cfg: Config, prepared: Prepared, features: Features, with_labels: bool = True) -> tf.data.Dataset:
     """Unshuffled batches of ``eval_batch_size`` per replica, shortest first (order does not
     change a loss or metric averaged over the split, and batches pad little)."""
-    features = features.take(np.argsort(features.lengths(), kind="stable"))
+    features = features.take(features.shortest_first())
     return make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
                         pad_values=prepared.pad_values(), with_labels=with_labels,
                         pad_to_multiple_of=pad_multiple(cfg))
@@ -132,15 +134,14 @@ def outputs(model: tf.keras.Model, cfg: Config, features: Features) -> dict[str,
     """
     from tfft.tasks import get_task
 
-    order = np.argsort(features.lengths(), kind="stable")
+    order = features.shortest_first()
     ds = make_dataset(features.take(order), batch_size=global_batch(cfg, cfg.eval_batch_size),
                       pad_values=pad_values(model.tokenizer), with_labels=False,
                       pad_to_multiple_of=pad_multiple(cfg))
     result = get_task(cfg.task).model_outputs(model, cfg, ds)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
-    return {name: np.asarray(value)[inverse] if len(value) == len(order) else value
-            for name, value in result.items()}
+    return {name: np.asarray(value)[inverse] for name, value in result.items()}
 
 
 def split_outputs(model: tf.keras.Model, cfg: Config, split: str) -> dict[str, np.ndarray]:

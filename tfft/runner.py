@@ -64,8 +64,11 @@ def train(cfg: Config) -> dict[str, Any]:
                                  cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every,
                                  epochs=cfg.epochs, restore_at_end=False)
     shapes = ShapeLog()
-    epoch_data = (lambda epoch, skip: shapes.attach(api.epoch_dataset(cfg, epoch, skip))) if cfg.jit_compile \
-        else (lambda epoch, skip: api.epoch_dataset(cfg, epoch, skip))
+
+    def epoch_data(epoch: int, skip: int) -> tf.data.Dataset:
+        batches = api.epoch_dataset(cfg, epoch, skip)
+        return shapes.attach(batches) if cfg.jit_compile else batches
+
     if cfg.cache_features:  # the head alone, on features computed once (fast: no checkpoints mid-run)
         trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds, _verbosity())
     else:

@@ -94,6 +94,11 @@ class Features:
         """Sequence length of each feature (that of its first input)."""
         return next(iter(self.inputs.values())).lengths()
 
+    def shortest_first(self) -> np.ndarray:
+        """Feature indices by length, shortest first (ties keep their order): batches of
+        neighbours in this order pad little."""
+        return np.argsort(self.lengths(), kind="stable")
+
     def take(self, index: np.ndarray) -> "Features":
         """The features at ``index``, in that order (inputs, labels, example index and extras)."""
         return Features(inputs={k: v.take(index) for k, v in self.inputs.items()}, labels=_take(self.labels, index),
