@@ -8,8 +8,8 @@ by call, interleaved:
 - ``serve_ids`` after the HF fast tokenizer (Python) made padded ids;
 - the in-memory Keras model after the same Python tokenization.
 
-Each case's ratio is a latency ratio of medians (p50), other path / raw text, so >= 1
-means the raw-text signature is at least as fast; ``serving_text_vs_ids_b32``'s target
+Each case's ratio is a latency ratio, other path / raw text (best calls; p50s beside it),
+so >= 1 means the raw-text signature is at least as fast; ``serving_text_vs_ids_b32``'s target
 0.87 is "raw text within 1.15x of ids + Python tokenization". p99s are in the notes.
 """
 

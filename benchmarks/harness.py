@@ -11,24 +11,37 @@ import statistics
 import time
 from typing import Any, Callable, Optional
 
+LOWER_IS_BETTER = ("ms", "s", "MB")  # units whose smaller values are better
+
 
 @dataclasses.dataclass
 class Measure:
-    """Repeated measurements of one quantity (higher is better unless ``lower_is_better``)."""
+    """Repeated measurements of one quantity (higher is better, except times and memory)."""
 
     label: str
     unit: str
     values: list[float]
 
+    @property
+    def best(self) -> float:
+        """The least disturbed repeat: the lowest time or memory, the highest rate."""
+        return min(self.values) if self.unit in LOWER_IS_BETTER else max(self.values)
+
     def stats(self) -> dict[str, Any]:
         """min / median / max over the repeats."""
         return {"label": self.label, "unit": self.unit, "min": min(self.values),
-                "median": statistics.median(self.values), "max": max(self.values), "repeats": len(self.values)}
+                "median": statistics.median(self.values), "max": max(self.values), "best": self.best,
+                "repeats": len(self.values)}
 
 
 @dataclasses.dataclass
 class Result:
-    """One case: ``a`` against ``b`` measured in the same run, ratio of medians ``a / b``."""
+    """One case: ``a`` against ``b`` measured in the same run.
+
+    ``ratio`` divides the best repeat of ``a`` by the best of ``b``: this machine's host
+    stalls it for seconds at a time (an epoch then takes twice as long on either side), and
+    the fastest repeat is the one least disturbed. The ratio of medians is reported beside it.
+    """
 
     name: str
     a: Measure
@@ -38,13 +51,17 @@ class Result:
 
     @property
     def ratio(self) -> float:
+        return self.a.best / self.b.best
+
+    @property
+    def ratio_of_medians(self) -> float:
         return statistics.median(self.a.values) / statistics.median(self.b.values)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         met = None if self.target is None else bool(self.ratio >= self.target)
         return {"name": self.name, "a": self.a.stats(), "b": self.b.stats(), "ratio": self.ratio,
-                "target": self.target, "met": met, "notes": self.notes}
+                "ratio_of_medians": self.ratio_of_medians, "target": self.target, "met": met, "notes": self.notes}
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -121,17 +138,21 @@ def markdown(data: dict[str, Any]) -> str:
     lines = [f"# tfft benchmarks{' (quick sizes: not representative)' if data['quick'] else ''}", "",
              f"{m['date']} · {m['cpu']} ({', '.join(m['simd'])}) · {m['cores']} cores · {m['memory_gib']} GiB · "
              f"Python {m['python']} · TensorFlow {m['tensorflow']} · transformers {m['transformers']}", "",
+             "Ratio: best repeat of a over best repeat of b (the host stalls this machine at times; "
+             "the fastest repeat is the least disturbed); in brackets, the ratio of medians. Best in bold.", "",
              "| case | a (min / median / max) | b (min / median / max) | ratio a/b | target | met |",
              "|---|---|---|---|---|---|"]
     for c in data["cases"]:
         cells = []
         for side in (c["a"], c["b"]):
-            cells.append(f"{side['label']}: {_fmt(side['min'])} / **{_fmt(side['median'])}** / "
-                         f"{_fmt(side['max'])} {side['unit']}")
+            low, high = _fmt(side["min"]), _fmt(side["max"])
+            low, high = (f"**{low}**", high) if side["unit"] in LOWER_IS_BETTER else (low, f"**{high}**")
+            cells.append(f"{side['label']}: {low} / {_fmt(side['median'])} / {high} {side['unit']}")
         target = "" if c["target"] is None else f">= {c['target']:g}"
         met = "" if c["met"] is None else ("yes" if c["met"] else "**no**")
+        medians = f" ({c['ratio_of_medians']:.2f})" if "ratio_of_medians" in c else ""
         when = "" if c.get("measured", m["date"]) == m["date"] else f" (measured {c['measured']})"
-        lines.append(f"| `{c['name']}`{when} | {cells[0]} | {cells[1]} | {c['ratio']:.2f} | {target} | {met} |")
+        lines.append(f"| `{c['name']}`{when} | {cells[0]} | {cells[1]} | {c['ratio']:.2f}{medians} | {target} | {met} |")
     lines += ["", "## Notes", ""]
     for c in data["cases"]:
         for key, value in c["notes"].items():

@@ -24,7 +24,7 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path):
     for case in data["cases"]:
         # one fresh process measures peak memory
         single_shot = case["name"].startswith("qa_features") or case["name"].endswith("_memory_vs_full")
-        assert case["ratio"] > 0 and case["a"]["repeats"] >= (1 if single_shot else 2), case
+        assert case["ratio"] > 0 and case["ratio_of_medians"] > 0 and case["a"]["repeats"] >= (1 if single_shot else 2), case
         assert case["a"]["min"] <= case["a"]["median"] <= case["a"]["max"], case
     table = (tmp_path / "quick-latest.md").read_text()
     assert data["machine"]["tensorflow"] in table and "train_speedup_vs_pad_to_max" in table

@@ -44,6 +44,20 @@ def test_mirrored_two_replicas_match_one_device_on_the_same_global_batch(tiny_co
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.parametrize("strategy,batch_size", [("default", 16), ("mirrored", 8)])
+def test_fused_ops_train_like_the_model_s_own_ops(tiny_config, monkeypatch, strategy, batch_size):
+    from tfft.models import fused
+
+    monkeypatch.setattr(fused, "MIN_FEATURES", 1)  # fuse the tiny BERT's GELUs and LayerNorms too
+    plain = tiny_config(strategy=strategy, batch_size=batch_size, length_buckets=0, fused_ops=False)
+    losses_plain, start, weights_plain = steps_from(plain)
+    losses_fused, _, weights_fused = steps_from(plain.replace(fused_ops=True), start)
+    np.testing.assert_allclose(losses_fused, losses_plain, rtol=1e-5)
+    assert not np.allclose(start[0], weights_plain[0])  # training moved the weights
+    for a, b in zip(weights_fused, weights_plain):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
 class _FakeModel:
     def __init__(self):
         self.weights_now, self.stop_training = 0, False

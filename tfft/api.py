@@ -117,8 +117,9 @@ def build_model(cfg: Config) -> tf.keras.Model:
         model = task.build_model(cfg, info, model_dir)
         modes.apply(model, cfg, model_dir)
         optimizer = make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio, cfg.optimizer,
-                                   max_grad_norm=cfg.max_grad_norm)
+                                   max_grad_norm=cfg.max_grad_norm, fused=cfg.fused_ops)
         model.accumulation_steps = cfg.gradient_accumulation_steps
+        model.fused_ops = cfg.fused_ops
         model.compile(optimizer=optimizer,
                       loss={name: task.loss(cfg, info) for name in model.output_names}
                       if len(model.output_names) > 1 else task.loss(cfg, info),

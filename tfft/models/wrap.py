@@ -11,6 +11,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import tensorflow as tf
 
+from tfft.models.fused import fuse_gelus, fuse_layer_norms, step_trace
+
 Head = Callable[[Any, Mapping[str, tf.Tensor]], Mapping[str, tf.Tensor]]
 
 
@@ -22,6 +24,7 @@ class TaskModel(tf.keras.Model):
         info: The task's :class:`tfft.tasks.TaskInfo`.
         tokenizer: The Hugging Face tokenizer the features were made with.
         accumulation_steps: Micro-batches per optimizer step (1: Keras' own train step).
+        fused_ops: Steps run the fused GELUs and LayerNorms of :mod:`tfft.models.fused`.
     """
 
     def __init__(self, inputs: Any, outputs: Any, *, hf_model: Any, info: Any, tokenizer: Any,
@@ -32,6 +35,7 @@ class TaskModel(tf.keras.Model):
         self.tokenizer = tokenizer
         self.finetune = "full"
         self.accumulation_steps = 1
+        self.fused_ops = True  # --fused_ops: see tfft.models.fused
         object.__setattr__(self, "_frozen", frozenset())  # variable refs; untracked
 
     def freeze(self, weights: Sequence[Any]) -> None:
@@ -50,11 +54,22 @@ class TaskModel(tf.keras.Model):
 
     def train_step(self, data: Any) -> dict[str, Any]:
         """Keras' step, or ``accumulation_steps`` micro-batches per update (``--gradient_accumulation_steps``)."""
-        if self.accumulation_steps > 1:
-            from tfft.training.accumulate import accumulated_train_step
+        with step_trace(self.fused_ops):
+            if self.accumulation_steps > 1:
+                from tfft.training.accumulate import accumulated_train_step
 
-            return accumulated_train_step(self, data, self.accumulation_steps)
-        return super().train_step(data)
+                return accumulated_train_step(self, data, self.accumulation_steps)
+            return super().train_step(data)
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """Keras' step, with the fused GELUs and LayerNorms of :mod:`tfft.models.fused`."""
+        with step_trace(self.fused_ops):
+            return super().test_step(data)
+
+    def predict_step(self, data: Any) -> Any:
+        """Keras' step, with the fused GELUs and LayerNorms of :mod:`tfft.models.fused`."""
+        with step_trace(self.fused_ops):
+            return super().predict_step(data)
 
 
 class Seq2SeqTaskModel(TaskModel):
@@ -101,6 +116,8 @@ def wrap(hf_model: Any, input_names: Sequence[str], output_names: Sequence[str],
             outputs (e.g. QA masks padding and stacks start/end logits).
         model_class: The Keras model class (seq2seq derives decoder inputs from labels).
     """
+    fuse_gelus(hf_model)
+    fuse_layer_norms(hf_model)
     inputs = {name: tf.keras.Input(shape=(None,), dtype=tf.int32, name=name) for name in input_names}
     result = hf_model(dict(inputs))
     if head is not None:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import tensorflow as tf
 
+from tfft.data.pipeline import prefetched
 from tfft.errors import TfftError
 
 
@@ -83,7 +84,7 @@ def cached_dataset(extract: Callable[..., tf.Tensor], dataset: tf.data.Dataset, 
     data = tf.data.Dataset.from_tensor_slices((np.concatenate(features), np.concatenate(labels)))
     if shuffle_seed is not None:
         data = data.shuffle(len(data), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.batch(batch).prefetch(tf.data.AUTOTUNE)
+    return prefetched(data.batch(batch))
 
 
 def head_model(model: Any, layers: list[Any], dim: int) -> tf.keras.Model:

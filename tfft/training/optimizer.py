@@ -31,9 +31,40 @@ class WarmupLinearDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
 
 
+class AdamW(tf.keras.optimizers.AdamW):
+    """tf-keras' AdamW with each variable's Adam update as one fused kernel.
+
+    tf-keras runs Adam's update as about ten separate TensorFlow ops per variable, each a
+    full pass over it (plus copies where a read aliases a buffer that is then assigned);
+    for a MiniLM train step at batch 32 x seq 128 that is ~15% of the step, most of it on
+    the 30,522 x 384 word embedding. ``ResourceApplyAdam`` computes the same formula
+    (``m += (g - m)(1 - b1)``, ``v += (g^2 - v)(1 - b2)``,
+    ``w -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``) in one kernel per
+    variable. A sparse (embedding) gradient is made dense first: tf-keras' sparse branch
+    decays the moments of every row too, so the result is the same. Weight decay, clipping,
+    slots and checkpoints are tf-keras' own.
+    """
+
+    def update_step(self, gradient: Any, variable: tf.Variable) -> Any:
+        """One fused Adam update of ``variable`` (AMSGrad falls back to tf-keras' ops)."""
+        if self.amsgrad:
+            return super().update_step(gradient, variable)
+        if isinstance(gradient, tf.IndexedSlices):
+            gradient = tf.convert_to_tensor(gradient)
+        dtype = variable.dtype
+        index = self._index_dict[self._var_key(variable)]
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        return tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle, m=self._momentums[index].handle, v=self._velocities[index].handle,
+            beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(self.learning_rate, dtype), beta1=beta_1, beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype), use_locking=False)
+
+
 def make_optimizer(learning_rate: float, weight_decay: float, total_steps: int,
                    warmup_ratio: float, name: str = "adamw",
-                   max_grad_norm: Optional[float] = None) -> tf.keras.optimizers.Optimizer:
+                   max_grad_norm: Optional[float] = None, fused: bool = True) -> tf.keras.optimizers.Optimizer:
     """AdamW (or Adafactor) over the schedule above; biases and LayerNorm weights get no weight decay.
 
     Adafactor keeps factored second moments (a row and a column vector per matrix instead
@@ -41,7 +72,8 @@ def make_optimizer(learning_rate: float, weight_decay: float, total_steps: int,
     warmup/decay schedule as AdamW rather than its own relative step size.
 
     ``max_grad_norm`` clips by global norm; the optimizer applies it after gradients are
-    summed across replicas, so the norm is the global batch's.
+    summed across replicas, so the norm is the global batch's. ``fused``: tfft's
+    :class:`AdamW` (one kernel per weight), else tf-keras' own.
     """
     schedule = WarmupLinearDecay(learning_rate, total_steps, int(round(warmup_ratio * total_steps)))
     if name == "adafactor":
@@ -49,7 +81,7 @@ def make_optimizer(learning_rate: float, weight_decay: float, total_steps: int,
                                                   relative_step=False, global_clipnorm=max_grad_norm)
         optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])
         return optimizer
-    optimizer = tf.keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay,
+    optimizer = (AdamW if fused else tf.keras.optimizers.AdamW)(learning_rate=schedule, weight_decay=weight_decay,
                                           epsilon=1e-8, global_clipnorm=max_grad_norm)
     optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])
     return optimizer
