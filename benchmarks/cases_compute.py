@@ -1,4 +1,4 @@
-"""Cases on the train step itself: achieved FLOP/s against a large matmul, XLA, bfloat16.
+"""Cases on the train step itself: achieved FLOP/s against a large matmul, fused ops, XLA, bfloat16.
 
 Training FLOPs per token = 6 x N + 12 x L x H x S, where N counts the non-embedding
 parameters (forward 2N, backward 4N) and the second term is attention's scores and
@@ -8,7 +8,7 @@ weighted sum (L layers, hidden H, sequence S), as in Kaplan et al. (2020).
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -74,26 +74,36 @@ def flops_case(sizes: wl.Sizes, root: str, seq: int, batch: int) -> Result:
                          "flops per step": f"{per_step / 1e9:.1f} GFLOP"})
 
 
-def variant_case(sizes: wl.Sizes, root: str, name: str, label: str, **variant: Any) -> Result:
-    """Train-step speed of a config variant (XLA, bf16) over the default, same data and model."""
+def variant_case(sizes: wl.Sizes, root: str, name: str, label: str, variant: dict[str, Any],
+                 baseline: Optional[dict[str, Any]] = None, baseline_label: str = "default",
+                 shape: Optional[tuple[int, int]] = None) -> Result:
+    """Train-step speed of a config variant (XLA, bf16, fused ops) over a baseline (default: the
+    default config), same data and model; ``shape`` is (seq, batch)."""
     import tfft
 
-    seq, batch = (32, 8) if sizes.quick else (128, 16)
+    seq, batch = shape or ((32, 8) if sizes.quick else (128, 16))
     base = _fixed_length_config(sizes, root, seq, batch, epochs=sizes.repeats + 1)
     runs, examples = {}, {}
-    for key, cfg in (("variant", base.replace(**variant)), ("default", base)):
+    for key, cfg in (("variant", base.replace(**variant)), ("baseline", base.replace(**(baseline or {})))):
         train_ds, _ = tfft.datasets(cfg)
         runs[key] = fit_epoch(tfft.build_model(cfg), train_ds)
         examples[key] = sizes.flop_steps * batch
     rates = interleaved_epochs(runs, examples, sizes.repeats)
+    flags = " ".join(f"--{k}={v}" for k, v in {**variant, **(baseline or {})}.items())
     return Result(name, Measure(label, "examples/s", rates["variant"]),
-                  Measure("default", "examples/s", rates["default"]),
-                  notes={"shape": f"batch {batch} x seq {seq}", "flags": " ".join(f"--{k}={v}" for k, v in variant.items())})
+                  Measure(baseline_label, "examples/s", rates["baseline"]),
+                  notes={"shape": f"batch {batch} x seq {seq}", "flags": flags})
 
 
 def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
     """FLOP/s at seq 128 and 512, then XLA and bf16 speedups."""
     flops = [flops_case(sizes, root, 128, 32), flops_case(sizes, root, 512, 8)] if not sizes.quick else \
         [flops_case(sizes, root, 32, 8)]
-    return flops + [variant_case(sizes, root, "xla_speedup", "--jit_compile", jit_compile=True),
-                    variant_case(sizes, root, "bf16_speedup", "--mixed_precision=bf16", mixed_precision="bf16")]
+    seq, batch = (32, 8) if sizes.quick else (128, 32)
+    fused = variant_case(sizes, root, "fused_ops_speedup", "fused (default)", {}, {"fused_ops": False},
+                         "--fused_ops=false", shape=(seq, batch))
+    fused.notes["what"] = ("GELU and LayerNorm as one XLA kernel each way, AdamW as one kernel per weight, vs the "
+                           "model's own ops and tf-keras' AdamW" + (" (the quick run's tiny BERT is below the "
+                                                                   "256 features tfft fuses from)" if sizes.quick else ""))
+    return flops + [fused, variant_case(sizes, root, "xla_speedup", "--jit_compile", {"jit_compile": True}),
+                    variant_case(sizes, root, "bf16_speedup", "--mixed_precision=bf16", {"mixed_precision": "bf16"})]

@@ -14,7 +14,7 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path):
     data = json.loads((tmp_path / "quick-latest.json").read_text())
     names = {c["name"] for c in data["cases"]}
     assert {"train_speedup_vs_pad_to_max", "eval_speedup", "pipeline_vs_train", "tokenize_vs_hf",
-            "xla_speedup", "bf16_speedup", "qa_features_88k", "qa_features_vs_tokenizer",
+            "fused_ops_speedup", "xla_speedup", "bf16_speedup", "qa_features_88k", "qa_features_vs_tokenizer",
             "generate_xla_vs_eager_tiny", "serving_text_vs_ids_b1", "serving_text_vs_ids_b32",
             "serving_text_vs_keras_b1", "serving_text_vs_keras_b32", "cached_features_speedup",
             "checkpoint_save_vs_train_step"} <= names
