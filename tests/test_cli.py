@@ -51,6 +51,12 @@ def test_console_is_free_of_known_noise(trained):
         assert noise not in proc.stderr + proc.stdout, noise
 
 
+def test_each_epoch_is_headed_with_its_number_of_the_run(trained):
+    _, _, proc = trained
+    headers = [line for line in proc.stdout.splitlines() if line.startswith("Epoch ")]
+    assert headers == [f"Epoch {k}/6" for k in range(1, 7)], headers
+
+
 def test_predict_prints_label_and_probability(trained):
     tmp, _, _ = trained
     proc = run_python(["-m", "tfft.main", "--task=classification", f"--model={tmp / 'run' / 'model'}",

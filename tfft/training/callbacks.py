@@ -11,6 +11,28 @@ import tensorflow as tf
 LOWER_IS_BETTER = ("loss",)
 
 
+class EpochProgbar(tf.keras.callbacks.ProgbarLogger):
+    """Keras' progress bar headed ``Epoch k/N`` of the whole run.
+
+    tfft fits one epoch per ``fit`` call (so a resumed run can skip the batches it did);
+    Keras' own bar would then head the first epoch with nothing and the k-th with
+    ``Epoch k/k``.
+    """
+
+    def __init__(self, total_epochs: int) -> None:
+        super().__init__(count_mode="steps")
+        self.total_epochs = total_epochs
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        super().set_params(params)
+        self.epochs = 1  # Keras prints its own header only when epochs > 1
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        super().on_epoch_begin(epoch, logs)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}/{self.total_epochs}", flush=True)
+
+
 class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
     """Adds the task's validation metrics to the epoch logs (as ``val_<name>``), remembers the
     weights of the best epoch by ``metric`` (the later epoch on a tie), restores them when

@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 
 import tensorflow as tf
 
+from tfft.training.callbacks import EpochProgbar
 from tfft.training.checkpoints import CheckpointCallback, RunState
 from tfft.training.signals import StopSignals
 
@@ -63,7 +64,7 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
         while epoch < cfg.epochs and not keeper.out_of_patience:
             saver.start_epoch(epoch, skip)
             model.fit(epoch_data(epoch, skip), validation_data=val_ds, initial_epoch=epoch, epochs=epoch + 1,
-                      verbose=verbose, callbacks=[keeper, saver, tensorboard])
+                      verbose=verbose, callbacks=[keeper, saver, tensorboard, EpochProgbar(cfg.epochs)])
             epoch, skip = epoch + 1, 0
     keeper.restore_best()
     return {"history": state.history, "steps": state.step, "resumed_from": resumed_from}
