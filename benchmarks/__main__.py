@@ -38,6 +38,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     _env.quiet_libraries()
+    _env.import_tensorflow_quietly()  # the C++ start-up lines (CUDA probes on a CPU machine) filtered
     sizes, shared, results = Sizes.make(args.quick), {}, []
     with tempfile.TemporaryDirectory(prefix="tfft-bench-") as root:
         for group in chosen:
