@@ -96,7 +96,7 @@ def variant_case(sizes: wl.Sizes, root: str, name: str, label: str, variant: dic
 
 
 def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
-    """FLOP/s at seq 128 and 512, then XLA and bf16 speedups."""
+    """FLOP/s at seq 128 and 512, then the fused-ops, XLA and bf16 speedups."""
     flops = [flops_case(sizes, root, 128, 32), flops_case(sizes, root, 512, 8)] if not sizes.quick else \
         [flops_case(sizes, root, 32, 8)]
     seq, batch = (32, 8) if sizes.quick else (128, 32)

@@ -22,6 +22,9 @@ import tensorflow as tf
 from tfft.data.features import Features, Ragged
 
 LABEL_PAD = -100
+# Padding a batch takes well under a millisecond and a train step hundreds, so two parallel
+# calls and two prefetched batches keep the step fed; tf.data's autotuner is not needed.
+PARALLEL_CALLS, PREFETCH = 2, 2
 
 
 def round_up(value: int, multiple: int) -> int:
@@ -104,10 +107,6 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return prefetched(ds.with_options(options))
 
-
-# Padding a batch takes well under a millisecond and a train step hundreds, so two parallel
-# calls and two prefetched batches keep the step fed; tf.data's autotuner is not needed.
-PARALLEL_CALLS, PREFETCH = 2, 2
 
 
 def prefetched(ds: tf.data.Dataset) -> tf.data.Dataset:

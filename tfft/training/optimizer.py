@@ -81,7 +81,7 @@ def make_optimizer(learning_rate: float, weight_decay: float, total_steps: int,
                                                   relative_step=False, global_clipnorm=max_grad_norm)
         optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])
         return optimizer
-    optimizer = (AdamW if fused else tf.keras.optimizers.AdamW)(learning_rate=schedule, weight_decay=weight_decay,
-                                          epsilon=1e-8, global_clipnorm=max_grad_norm)
+    adamw = AdamW if fused else tf.keras.optimizers.AdamW
+    optimizer = adamw(learning_rate=schedule, weight_decay=weight_decay, epsilon=1e-8, global_clipnorm=max_grad_norm)
     optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])
     return optimizer
