@@ -4,8 +4,10 @@ the usual pipeline tfft is compared with.
 The reviews are random common words (one WordPiece token each in the uncased BERT
 vocabulary) with lengths drawn from a log-normal of median 230 tokens and sigma 0.625,
 so about 10% are longer than 512 tokens, like IMDB under a BERT tokenizer.
-Five sentiment words of the review's class are inserted at random places, so a short
-fine-tune has something real to learn and the two pipelines' accuracies can be compared.
+Twelve sentiment words of the review's class (about 5% of a median review) are put at
+random places, so a short fine-tune has something real to learn and the two pipelines'
+accuracies can be compared: with five, four epochs of 64 reviews left MiniLM at 0.69-0.75
+held-out accuracy; with twelve it reaches 1.0 by the third epoch (seeds 0 and 1).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 POSITIVE = ["excellent", "wonderful", "brilliant", "superb", "delightful", "beautiful", "masterpiece"]
 NEGATIVE = ["terrible", "awful", "boring", "dreadful", "horrible", "disappointing", "worst"]
 MEDIAN_TOKENS, SIGMA = 230, 0.625
+SIGNAL_WORDS = 12
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +65,7 @@ def reviews(n: int, words: list[str], median: int, seed: int, cap: Optional[int]
     for i, length in enumerate(lengths):
         label = i % 2
         text = rng.choices(words, k=int(length))
-        for word in rng.choices(POSITIVE if label else NEGATIVE, k=5):
+        for word in rng.choices(POSITIVE if label else NEGATIVE, k=SIGNAL_WORDS):
             text[rng.randrange(len(text))] = word
         rows.append((" ".join(text), label))
     rng.shuffle(rows)

@@ -1,11 +1,12 @@
 """tf.data batching: per-batch padding, masks, buckets, cardinality."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tfft.data.features import Features, Ragged
-from tfft.data.pipeline import batch_count, bucket_boundaries, make_dataset
+from tfft.data.pipeline import batch_count, bucket_boundaries, make_dataset, plan_batches
 
 
 def features_of(lengths, seed=0):
@@ -83,3 +84,44 @@ def test_take_reorders_rows_inputs_labels_and_extras_alike(rows, data):
     assert taken.labels.tolist() == (labels[index]).tolist() and taken.example_index.tolist() == index.tolist()
     assert taken.extras["cls"].tolist() == (labels[index] + 1).tolist()
     assert [list(taken.extras["offsets"].row(i)) for i in range(len(index))] == [rows[i] for i in index]
+
+
+def _brute_force_cost(lengths, max_batch, step_cost):
+    """Least cost over every way to cut sorted ``lengths`` into consecutive batches."""
+    best = [0.0] + [float("inf")] * len(lengths)
+    for end in range(1, len(lengths) + 1):
+        for size in range(1, min(max_batch, end) + 1):
+            best[end] = min(best[end], best[end - size] + size * lengths[end - 1] + step_cost)
+    return best[-1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(lengths=st.lists(st.integers(1, 60), min_size=1, max_size=25), max_batch=st.integers(1, 8),
+       step_cost=st.integers(0, 80))
+def test_planned_batches_cost_the_least_padding_plus_steps(lengths, max_batch, step_cost):
+    lengths = sorted(lengths)
+    sizes = plan_batches(np.array(lengths), max_batch, step_cost)
+    assert sizes.sum() == len(lengths) and sizes.min() >= 1 and sizes.max() <= max_batch
+    ends = np.cumsum(sizes)
+    cost = sum(int(size) * lengths[end - 1] + step_cost for size, end in zip(sizes, ends))
+    assert cost == _brute_force_cost(lengths, max_batch, step_cost)
+
+
+def test_a_long_tail_is_cut_into_more_batches_only_where_padding_outweighs_a_step():
+    assert plan_batches(np.array([10, 10, 100, 100]), 4, step_cost=50).tolist() == [2, 2]
+    assert plan_batches(np.array([10, 10, 100, 100]), 4, step_cost=500).tolist() == [4]
+    with pytest.raises(ValueError, match="sorted shortest first"):
+        plan_batches(np.array([5, 3]), 4, step_cost=1)
+
+
+def test_planned_batches_come_in_order_with_their_sizes():
+    lengths = [1, 2, 2, 5, 9, 9, 9, 30]
+    features, rows = features_of(lengths)
+    ds = make_dataset(features, batch_size=4, pad_values={"input_ids": 0}, batch_sizes=np.array([3, 1, 3, 1]))
+    batches = list(ds.as_numpy_iterator())
+    assert [labels.tolist() for _, labels in batches] == [[0, 1, 2], [3], [4, 5, 6], [7]]
+    assert [inputs["input_ids"].shape[1] for inputs, _ in batches] == [2, 5, 9, 30]
+    assert int(ds.cardinality()) == 4
+    assert batches[3][0]["input_ids"][0].tolist() == rows[7]
+    with pytest.raises(ValueError, match="add up to the 8 features"):
+        make_dataset(features, batch_size=4, pad_values={"input_ids": 0}, batch_sizes=np.array([3, 1]))

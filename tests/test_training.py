@@ -90,3 +90,27 @@ def test_best_epoch_is_restored_and_patience_stops(metric, values, best_epoch, s
     keeper.on_train_end()
     assert keeper.best_epoch == best_epoch and model.weights_now == best_epoch
     assert (ran if model.stop_training else None) == stopped_after
+
+
+@pytest.mark.parametrize("strategy,eval_batch_size", [("default", 16), ("mirrored", 8)])
+def test_planned_evaluation_batches_give_the_fixed_batches_outputs(tiny_config, tmp_path, monkeypatch,
+                                                                    strategy, eval_batch_size):
+    from conftest import FILLER, write_csv
+    from tfft import api
+
+    rng = np.random.default_rng(0)
+    rows = [(" ".join(rng.choice(FILLER, size=n)), "positive" if n % 2 else "negative")
+            for n in np.minimum(rng.lognormal(np.log(8), 0.9, 40).astype(int) + 1, 60)]
+    cfg = tiny_config(strategy=strategy, eval_batch_size=eval_batch_size, max_length=64,
+                      validation_file=write_csv(str(tmp_path / "long_tail.csv"), rows))
+    features = api.prepare(cfg).features["validation"]
+    sizes = api.eval_batch_sizes(cfg, features.take(features.shortest_first()))
+    assert len(sizes) > -(-len(rows) // 16) and sizes.max() <= 16  # cut finer than fixed batches, never larger
+    assert int(api.eval_dataset(cfg, api.prepare(cfg), features).cardinality()) == len(sizes)
+    model = tfft.build_model(cfg)
+    planned = api.outputs(model, cfg, features)
+    monkeypatch.setattr(tfft.api, "eval_batch_sizes", lambda cfg, features: None)
+    fixed = api.outputs(model, cfg, features)
+    assert set(planned) == set(fixed) and planned
+    for name in fixed:
+        np.testing.assert_allclose(planned[name], fixed[name], rtol=1e-5, atol=1e-5)

@@ -53,10 +53,39 @@ def batch_count(lengths: np.ndarray, batch_size: int, boundaries: list[int]) -> 
     return int(sum(-(-c // batch_size) for c in counts if c))
 
 
+def plan_batches(lengths: np.ndarray, max_batch: int, step_cost: int) -> np.ndarray:
+    """Sizes of consecutive batches of ``lengths`` (sorted shortest first) at least cost.
+
+    A batch costs its padded tokens (size x longest length) plus ``step_cost`` tokens for
+    the step itself, so a batch is split only where that saves more padding than a step
+    costs. Dynamic programming over where each batch ends, with at most ``max_batch``
+    features a batch (so no batch is bigger than a fixed batching would make it).
+
+    Example: lengths [10, 10, 100, 100], max_batch 4: step_cost 50 gives [2, 2] (one batch
+    would pad 180 tokens, more than a step), step_cost 500 gives [4].
+    """
+    lengths = np.asarray(lengths, np.int64)
+    if len(lengths) and np.any(np.diff(lengths) < 0):
+        raise ValueError("plan_batches needs lengths sorted shortest first.")
+    best = np.zeros(len(lengths) + 1)
+    start = np.zeros(len(lengths) + 1, np.int64)
+    for end in range(1, len(lengths) + 1):
+        first = np.arange(max(0, end - max_batch), end)
+        costs = best[first] + (end - first) * lengths[end - 1] + step_cost
+        pick = int(np.argmin(costs))
+        best[end], start[end] = costs[pick], first[pick]
+    sizes, end = [], len(lengths)
+    while end > 0:
+        sizes.append(end - start[end])
+        end = int(start[end])
+    return np.asarray(sizes[::-1], np.int64)
+
+
 def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str, int],
                  shuffle: bool = False, seed: Optional[int] = None, buckets: int = 0,
                  with_labels: bool = True, pad_to_multiple_of: int = 1,
-                 label_pad: int = LABEL_PAD, reshuffle: bool = True) -> tf.data.Dataset:
+                 label_pad: int = LABEL_PAD, reshuffle: bool = True,
+                 batch_sizes: Optional[np.ndarray] = None) -> tf.data.Dataset:
     """Batches ``features`` into ``(inputs, labels)`` with per-batch padding and an attention mask.
 
     Args:
@@ -70,6 +99,8 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
         pad_to_multiple_of: Round every padded width (and bucket limit) up to a multiple of this.
         label_pad: Fill value of padded positions of sequence labels.
         reshuffle: A new order on every pass; else every pass repeats the order ``seed`` gives.
+        batch_sizes: Unshuffled only: consecutive batches of these sizes (e.g. from
+            :func:`plan_batches`) instead of ``batch_size`` each.
 
     Returns:
         A dataset of known cardinality; every int input is ``int32 [batch, width]``.
@@ -91,6 +122,8 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
                                                          side="right", out_type=tf.int64)[0],
             reduce_func=lambda _key, window: window.ragged_batch(batch_size),
             window_size=batch_size)
+    elif batch_sizes is not None and not shuffle:
+        ds = _planned_batches(ds, np.asarray(batch_sizes, np.int64), len(features))
     else:
         ds = ds.ragged_batch(batch_size)
 
@@ -101,7 +134,8 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
     ds = ds.map(pad, num_parallel_calls=PARALLEL_CALLS)
     if labels is None:
         ds = ds.map(lambda cols: cols)
-    ds = ds.apply(tf.data.experimental.assert_cardinality(batch_count(lengths, batch_size, boundaries)))
+    count = len(batch_sizes) if batch_sizes is not None and not shuffle else batch_count(lengths, batch_size, boundaries)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     options = tf.data.Options()
     # multi-worker: every worker builds the same batches and keeps its share of each (no file sharding)
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -121,6 +155,18 @@ def prefetched(ds: tf.data.Dataset) -> tf.data.Dataset:
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.prefetch(PREFETCH).with_options(options)
+
+
+def _planned_batches(ds: tf.data.Dataset, sizes: np.ndarray, total: int) -> tf.data.Dataset:
+    """Consecutive ragged batches of ``sizes``: each batch's window fills and is emitted in turn."""
+    if int(sizes.sum()) != total or np.any(sizes < 1):
+        raise ValueError(f"batch_sizes must be positive and add up to the {total} features; got {sizes.tolist()}.")
+    batch_of = tf.constant(np.repeat(np.arange(len(sizes)), sizes), tf.int64)
+    size_of = tf.constant(sizes, tf.int64)
+    return ds.enumerate().group_by_window(
+        key_func=lambda index, _element: tf.gather(batch_of, index),
+        reduce_func=lambda _key, window: window.map(lambda _index, element: element).ragged_batch(int(sizes.max())),
+        window_size_func=lambda key: tf.gather(size_of, key))
 
 
 def _ragged(rows: Ragged) -> tf.RaggedTensor:

@@ -73,6 +73,9 @@ class Task(abc.ABC):
 
     #: Names of the model's integer inputs, in signature order.
     input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
+    #: Evaluation batches may vary in size (``tfft.api.eval_batch_sizes``); False where each
+    #: new batch shape costs a compile.
+    plans_eval_batches: ClassVar[bool] = True
 
     def __init__(self, name: str, default_max_length: int = 256, **defaults: Any) -> None:
         """Args:

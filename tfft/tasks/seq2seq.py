@@ -33,6 +33,8 @@ _SERVING: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDic
 class Seq2SeqTask(Task):
     """Text built from columns -> generated text."""
 
+    plans_eval_batches = False  # the XLA generator compiles once per batch shape
+
     def __init__(self, name: str, **defaults: Any) -> None:
         base = {"target_column": "target", "max_target_length": DEFAULT_TARGET_LENGTH, "num_beams": 4,
                 "no_repeat_ngram_size": 0, "pad_to_multiple_of": 8, "metric_for_best": "rouge_l"}
