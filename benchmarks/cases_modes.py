@@ -87,12 +87,13 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
     runs["frozen, cached features"] = _cached_head_epoch(models["frozen"], cfg, train_ds)
     n = sizes.train_examples
     rates = interleaved_epochs(runs, {label: n for label in runs}, sizes.repeats)
-    counts = {mode: int(sum(w.shape.num_elements() for w in m.trainable_weights)) for mode, m in models.items()}
     results = []
     for mode in MODES:
+        trainable, total = (int(sum(w.shape.num_elements() for w in weights))
+                            for weights in (models[mode].trainable_weights, models[mode].weights))
         results.append(Result(f"{mode}_speedup_vs_full", Measure(mode, "examples/s", rates[mode]),
                               Measure("full", "examples/s", rates["full"]),
-                              notes={"trainable": f"{counts[mode]:,} of {counts['full']:,} parameters"}))
+                              notes={"trainable": f"{trainable:,} of the mode's {total:,} parameters"}))
     memory = {mode: _memory_in_fresh_process(cfg, mode) for mode in ("full",) + MODES}
     for mode in MODES:
         results.append(Result(f"{mode}_train_memory_vs_full", Measure("full", "MB", [memory["full"]]),

@@ -3,7 +3,10 @@ input pipeline's speed against training.
 
 The usual pipeline (the Hugging Face TF tutorials' recipe): tokenize every text padded to
 ``max_length``, pass the NumPy dict to ``fit``. Both sides train the same pretrained model
-from the same weights with the same optimizer and schedule, one epoch each in turn.
+from the same weights with AdamW on the same schedule, one epoch each in turn: tf-keras'
+AdamW on the usual side, tfft's one-kernel AdamW (the same update) on tfft's. The usual
+side runs in a process of its own with TensorFlow's default CPU allocator, as it runs
+without tfft (:mod:`benchmarks.worker`).
 """
 
 from __future__ import annotations
@@ -15,35 +18,48 @@ import numpy as np
 
 from benchmarks import workloads as wl
 from benchmarks.harness import Measure, Result, fit_epoch, interleaved_epochs
+from benchmarks.worker import Worker
 
 
-def _usual_model(cfg: Any, model_dir: str, steps: int) -> Any:
+MALLOC = {"TF_CPU_ALLOCATOR_USE_BFC": "false"}  # TensorFlow's default CPU allocator, as without tfft
+
+
+def usual_model(spec: dict[str, Any]) -> Any:
+    """The Hugging Face classifier compiled as the tutorials do, with tf-keras' AdamW."""
     import tensorflow as tf
     from transformers import TFAutoModelForSequenceClassification
 
     from tfft.models.loading import load_pretrained
     from tfft.training.optimizer import make_optimizer
 
-    tf.keras.utils.set_random_seed(cfg.seed)
-    model = load_pretrained(TFAutoModelForSequenceClassification, model_dir, num_labels=2)
-    model.compile(optimizer=make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio),
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    tf.keras.utils.set_random_seed(spec["seed"])
+    model = load_pretrained(TFAutoModelForSequenceClassification, spec["model_dir"], num_labels=2)
+    optimizer = make_optimizer(spec["learning_rate"], spec["weight_decay"], spec["steps"], spec["warmup_ratio"],
+                               fused=False)
+    model.compile(optimizer=optimizer, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
     return model
 
 
-def _usual_inputs(tokenizer: Any, rows: list[tuple[str, int]], max_length: int) -> tuple[dict, np.ndarray]:
+def usual_inputs(tokenizer: Any, rows: list[tuple[str, int]], max_length: int) -> tuple[dict, np.ndarray]:
+    """Every text padded to ``max_length``: the NumPy dict and labels the usual pipeline fits on."""
     enc = tokenizer([t for t, _ in rows], padding="max_length", truncation=True, max_length=max_length,
                     return_tensors="np", return_token_type_ids=False)
     return dict(enc), np.array([y for _, y in rows])
 
 
-def _usual_accuracy(model: Any, tokenizer: Any, rows: list[tuple[str, int]], sizes: wl.Sizes) -> float:
-    x, y = _usual_inputs(tokenizer, rows, sizes.max_length)
-    return float(model.evaluate(x, y, batch_size=sizes.batch * 4, verbose=0, return_dict=True)["accuracy"])
+def _workers(cfg: Any, sizes: wl.Sizes, n: int) -> dict[str, Worker]:
+    """The usual pipeline and tfft, each in a process with TensorFlow's default allocator."""
+    usual = {"model_dir": cfg.model, "train_file": cfg.train_file, "heldout_file": cfg.validation_file,
+             "max_length": sizes.max_length, "batch": sizes.batch, "seed": cfg.seed,
+             "learning_rate": cfg.learning_rate, "weight_decay": cfg.weight_decay, "warmup_ratio": cfg.warmup_ratio,
+             "steps": (sizes.repeats + 1) * -(-n // sizes.batch)}
+    return {"usual": Worker("usual", usual, MALLOC), "tfft, malloc": Worker("tfft", cfg.to_dict(), MALLOC)}
 
 
 def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
-    """``train_speedup_vs_pad_to_max``, ``eval_speedup``; leaves tfft's training rate in ``shared``."""
+    """``train_speedup_vs_pad_to_max``, ``eval_speedup``, ``cpu_allocator_speedup``; leaves tfft's
+    training rate in ``shared``."""
     from transformers import AutoTokenizer
 
     import tfft
@@ -62,27 +78,39 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
                     learning_rate=1e-4)
     train_ds, _ = tfft.datasets(cfg)
     ours = tfft.build_model(cfg)
-    usual = _usual_model(cfg, model_dir, steps=(sizes.repeats + 1) * -(-len(train_rows) // sizes.batch))
-    x, y = _usual_inputs(tokenizer, train_rows, sizes.max_length)
     n = len(train_rows)
     held = prepare(cfg).features["validation"]
-    # evaluation runs in the same rotation as training, so both see the same machine
-    rates = interleaved_epochs({"tfft": fit_epoch(ours, train_ds),
-                                "usual": fit_epoch(usual, x, y=y, batch_size=sizes.batch, shuffle=True),
-                                "eval": lambda epoch: outputs(ours, cfg, held)},
-                               {"tfft": n, "usual": n, "eval": len(held)}, sizes.repeats)
+    workers = _workers(cfg, sizes, n)
+    try:
+        # evaluation runs in the same rotation as training, so every side sees the same machine
+        rates = interleaved_epochs({"tfft": fit_epoch(ours, train_ds), **{k: w.epoch for k, w in workers.items()},
+                                    "eval": lambda epoch: outputs(ours, cfg, held)},
+                                   {"tfft": n, "usual": n, "tfft, malloc": n, "eval": len(held)}, sizes.repeats)
+        usual_accuracy = workers["usual"].accuracy()
+    finally:
+        for worker in workers.values():
+            worker.close()
     tfft_accuracy = tfft.evaluate(ours, cfg, "validation")["accuracy"]
-    usual_accuracy = _usual_accuracy(usual, tokenizer, held_rows, sizes)
     lengths = prepare(cfg).features["train"].lengths()
     shared["tfft_train_rate"] = rates["tfft"]
     speed = Result("train_speedup_vs_pad_to_max", Measure("tfft", "examples/s", rates["tfft"]),
                    Measure(f"pad to {sizes.max_length}", "examples/s", rates["usual"]), target=2.5,
                    notes={"held-out accuracy": f"tfft {tfft_accuracy:.3f}, pad-to-max {usual_accuracy:.3f} "
-                                               f"after {sizes.repeats + 1} epochs of {n} examples",
+                                               f"after {sizes.repeats + 1} epochs of {n} examples "
+                                               f"({len(held_rows)} held out)",
+                          "optimizer": "AdamW, same schedule: tf-keras' on the usual side, tfft's one-kernel "
+                                       "update on tfft's",
+                          "process": "the usual side in its own process with TensorFlow's default CPU allocator "
+                                     "(as without tfft); tfft with its pooling allocator",
                           "tokens": f"median {int(np.median(lengths))}, {np.mean(lengths >= sizes.max_length):.0%} "
                                     f"truncated at {sizes.max_length}, batch {sizes.batch}, "
                                     f"{cfg.length_buckets} length buckets"})
     evaluation = Result("eval_speedup", Measure("tfft evaluation", "examples/s", rates["eval"]),
                         Measure("tfft training", "examples/s", rates["tfft"]), target=2.0,
-                        notes={"what": f"predict over held-out examples (batch {cfg.eval_batch_size}) vs training"})
-    return [speed, evaluation]
+                        notes={"what": f"predict over held-out examples (up to {cfg.eval_batch_size} a batch, "
+                                       "planned by padding) vs training"})
+    allocator = Result("cpu_allocator_speedup", Measure("pooling allocator (tfft)", "examples/s", rates["tfft"]),
+                       Measure("TF_CPU_ALLOCATOR_USE_BFC=false", "examples/s", rates["tfft, malloc"]),
+                       notes={"what": "the same tfft training epochs with TensorFlow's pooling CPU allocator vs its "
+                                      "default (malloc, in a process of its own)"})
+    return [speed, evaluation, allocator]

@@ -17,7 +17,7 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path):
             "fused_ops_speedup", "xla_speedup", "bf16_speedup", "qa_features_88k", "qa_features_vs_tokenizer",
             "generate_xla_vs_eager_tiny", "serving_text_vs_ids_b1", "serving_text_vs_ids_b32",
             "serving_text_vs_keras_b1", "serving_text_vs_keras_b32", "cached_features_speedup",
-            "checkpoint_save_vs_train_step"} <= names
+            "checkpoint_save_vs_train_step", "cpu_allocator_speedup"} <= names
     for mode in ("frozen", "adapter", "lora"):
         assert {f"{mode}_speedup_vs_full", f"{mode}_train_memory_vs_full"} <= names
     assert any(n.startswith("train_flops_vs_matmul_seq") for n in names)
@@ -33,3 +33,19 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path):
 def test_unknown_group_is_a_usage_error(tmp_path):
     proc = run_python(["-m", "benchmarks", "--only", "nope", "--out", str(tmp_path)])
     assert proc.returncode == 2 and "unknown group(s) nope" in proc.stderr
+
+
+def test_a_pipeline_only_run_keeps_the_pipeline_vs_train_case_it_cannot_measure(tmp_path):
+    kept = {"name": "pipeline_vs_train", "a": {"label": "tokenize + batch", "unit": "examples/s", "min": 900.0,
+                                               "median": 1000.0, "max": 1100.0, "best": 1100.0, "repeats": 3},
+            "b": {"label": "tfft training", "unit": "examples/s", "min": 3.0, "median": 3.1, "max": 3.2,
+                  "best": 3.2, "repeats": 3},
+            "ratio": 343.75, "ratio_of_medians": 322.6, "target": 20.0, "met": True, "notes": {}}
+    previous = {"machine": {"date": "2026-01-02"}, "quick": True, "cases": [kept]}
+    (tmp_path / "quick-latest.json").write_text(json.dumps(previous))
+    proc = run_python(["-m", "benchmarks", "--quick", "--only", "pipeline", "--out", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "pipeline_vs_train: skipped" in proc.stdout
+    cases = {c["name"]: c for c in json.loads((tmp_path / "quick-latest.json").read_text())["cases"]}
+    assert cases["pipeline_vs_train"] == dict(kept, measured="2026-01-02")
+    assert cases["tokenize_vs_hf"]["ratio"] > 0 and cases["tokenize_vs_hf"]["measured"] != "2026-01-02"

@@ -2,6 +2,8 @@
 
 import dataclasses
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -97,6 +99,20 @@ def test_import_after_keras3_tensorflow_is_an_error(tmp_path):
     proc = run_python(["-c", code])
     assert proc.returncode != 0
     assert "Import tfft before tensorflow" in proc.stderr
+
+
+@pytest.mark.parametrize("setting,pooled", [(None, True), ("false", False)])
+def test_tensorflow_pools_cpu_memory_unless_the_user_turned_it_off(setting, pooled):
+    code = ("import os, tfft, tensorflow as tf; x = tf.zeros([256, 256])\n"
+            "try: tf.config.experimental.get_memory_info('CPU:0'); print('pooled')\n"
+            "except ValueError: print('malloc')\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}  # this process set it
+    if setting is not None:
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = setting
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == ("pooled" if pooled else "malloc")
 
 
 def test_readme_flag_tables_are_current():

@@ -1,12 +1,13 @@
 """tfft: fine-tune pretrained transformers with TensorFlow and Keras, export for TF Serving.
 
 Importing tfft makes ``tf.keras`` resolve to Keras 2 (tf-keras), which the Hugging Face
-TF models need; import it before TensorFlow.
+TF models need, and turns on TensorFlow's pooling CPU allocator; import it before TensorFlow.
 """
 
 from tfft import _env
 
 _env.use_legacy_keras()
+_env.use_pooled_cpu_allocator()
 
 from tfft.config import Config  # noqa: E402
 from tfft.errors import TfftError  # noqa: E402
