@@ -17,7 +17,11 @@ import sys
 import pytest
 
 import tfft  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-import tensorflow as tf
+from tfft import _env
+
+_env.import_tensorflow_quietly()  # each test worker's TensorFlow start-up lines filtered
+
+import tensorflow as tf  # noqa: E402
 
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
