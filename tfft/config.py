@@ -73,7 +73,8 @@ class TrainOptions:
     """Optimisation, evaluation and hardware."""
 
     batch_size: int = opt(16, "Batch size per replica; the global batch is this times the replicas.")
-    eval_batch_size: Optional[int] = opt(None, "Evaluation batch per replica. Default 2x batch_size.")
+    eval_batch_size: Optional[int] = opt(None, "Largest evaluation batch per replica (smaller where lengths "
+                                               "spread, to pad less). Default 2x batch_size.")
     epochs: int = opt(3, "Passes over the training data.")
     learning_rate: float = opt(2e-5, "Peak learning rate of AdamW.")
     weight_decay: float = opt(0.01, "Decoupled weight decay (not applied to biases and LayerNorms).")
