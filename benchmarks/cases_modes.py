@@ -38,7 +38,7 @@ def train_memory(values: dict[str, Any]) -> float:
     """MB the training steps add to the process's RSS (run in a fresh process)."""
     import tfft
 
-    cfg = tfft.Config(**values)
+    cfg = tfft.Config.from_dict(values)
     train_ds, _ = tfft.datasets(cfg)
     model = tfft.build_model(cfg)
     _reset_peak()
@@ -49,7 +49,6 @@ def train_memory(values: dict[str, Any]) -> float:
 
 def _memory_in_fresh_process(cfg: Any, mode: str) -> float:
     values = {**cfg.to_dict(), "finetune": mode, "epochs": 1}
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     proc = subprocess.run([sys.executable, "-m", "benchmarks.cases_modes", json.dumps(values)], capture_output=True,
                           text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, check=False)
     if proc.returncode != 0:

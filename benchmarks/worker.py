@@ -30,16 +30,18 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.worker", kind, json.dumps(spec)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env})
-        self._ask("ready")
+        self._answer("ready")
 
-    def _ask(self, command: str) -> str:
-        if command != "ready":
-            self.proc.stdin.write(command + "\n")
-            self.proc.stdin.flush()
+    def _answer(self, command: str) -> str:
         for line in self.proc.stdout:
             if line.startswith(_PREFIX):
                 return line[len(_PREFIX):].strip()
         raise RuntimeError(f"benchmark worker exited (code {self.proc.wait()}) before answering {command!r}")
+
+    def _ask(self, command: str) -> str:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._answer(command)
 
     def epoch(self, epoch: int) -> None:
         """Trains epoch ``epoch`` (counting from 0) and returns when it is done."""
@@ -87,7 +89,7 @@ def _usual_run(spec: dict[str, Any]) -> tuple[Any, Any]:
 def _tfft_run(spec: dict[str, Any]) -> tuple[Any, Any]:
     import tfft
 
-    cfg = tfft.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()})
+    cfg = tfft.Config.from_dict(spec)
     train_ds, _ = tfft.datasets(cfg)
     model = tfft.build_model(cfg)
 

@@ -1,6 +1,7 @@
 """Config validation and the flag mapping: each bad value is one clear TfftError."""
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -67,6 +68,12 @@ def test_config_is_frozen_hashable_and_keyword_only():
     assert hash(cfg) == hash(make())
     with pytest.raises(TypeError):
         Config("imdb")
+
+
+def test_a_config_sent_as_json_comes_back_equal():
+    cfg = make(label_names=("neg", "pos"), lora_targets=("query", "value"))
+    back = Config.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert back == cfg and back.label_names == ("neg", "pos")
 
 
 def test_flags_cover_every_config_field_and_build_the_same_config(tmp_path):

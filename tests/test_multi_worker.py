@@ -17,7 +17,7 @@ SHARD_SCRIPT = """
 import collections, json, sys
 import tfft
 from tfft.training.strategy import strategy_for
-cfg = tfft.Config(**json.loads(sys.argv[1]))
+cfg = tfft.Config.from_dict(json.loads(sys.argv[1]))
 strategy = strategy_for(cfg)
 train, _ = tfft.datasets(cfg)
 rows = []

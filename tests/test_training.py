@@ -109,7 +109,7 @@ def test_planned_evaluation_batches_give_the_fixed_batches_outputs(tiny_config, 
     assert int(api.eval_dataset(cfg, api.prepare(cfg), features).cardinality()) == len(sizes)
     model = tfft.build_model(cfg)
     planned = api.outputs(model, cfg, features)
-    monkeypatch.setattr(tfft.api, "eval_batch_sizes", lambda cfg, features: None)
+    monkeypatch.setattr(api, "eval_batch_sizes", lambda cfg, features: None)
     fixed = api.outputs(model, cfg, features)
     assert set(planned) == set(fixed) and planned
     for name in fixed:

@@ -70,10 +70,14 @@ def _train_batches(cfg: Config, prepared: Prepared, seed: int, reshuffle: bool) 
 def eval_dataset(cfg: Config, prepared: Prepared, features: Features, with_labels: bool = True) -> tf.data.Dataset:
     """Unshuffled batches of up to ``eval_batch_size`` per replica, shortest first (order does
     not change a loss or metric averaged over the split, and batches pad little)."""
-    features = features.take(features.shortest_first())
-    return make_dataset(features, batch_size=global_batch(cfg, cfg.eval_batch_size),
-                        pad_values=prepared.pad_values(), with_labels=with_labels,
-                        pad_to_multiple_of=pad_multiple(cfg), batch_sizes=eval_batch_sizes(cfg, features))
+    return _sorted_batches(cfg, features.take(features.shortest_first()), prepared.pad_values(), with_labels)
+
+
+def _sorted_batches(cfg: Config, ordered: Features, pads: dict[str, int], with_labels: bool) -> tf.data.Dataset:
+    """Evaluation batches of ``ordered`` (sorted shortest first) as :func:`eval_batch_sizes` plans them."""
+    return make_dataset(ordered, batch_size=global_batch(cfg, cfg.eval_batch_size), pad_values=pads,
+                        with_labels=with_labels, pad_to_multiple_of=pad_multiple(cfg),
+                        batch_sizes=eval_batch_sizes(cfg, ordered))
 
 
 def eval_batch_sizes(cfg: Config, features: Features) -> Optional[np.ndarray]:
@@ -154,10 +158,7 @@ def outputs(model: tf.keras.Model, cfg: Config, features: Features) -> dict[str,
     from tfft.tasks import get_task
 
     order = features.shortest_first()
-    ordered = features.take(order)
-    ds = make_dataset(ordered, batch_size=global_batch(cfg, cfg.eval_batch_size),
-                      pad_values=pad_values(model.tokenizer), with_labels=False,
-                      pad_to_multiple_of=pad_multiple(cfg), batch_sizes=eval_batch_sizes(cfg, ordered))
+    ds = _sorted_batches(cfg, features.take(order), pad_values(model.tokenizer), with_labels=False)
     result = get_task(cfg.task).model_outputs(model, cfg, ds)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))

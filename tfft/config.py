@@ -212,6 +212,11 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
         """The fields as plain JSON-ready values."""
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        """Inverse of :meth:`to_dict` (JSON lists back to tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
     def cache_root(self) -> str:
         """Directory for token caches."""
         default = os.environ.get("TFFT_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "tfft"))

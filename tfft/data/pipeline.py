@@ -114,6 +114,7 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
     if shuffle:
         ds = ds.shuffle(len(features), seed=seed, reshuffle_each_iteration=reshuffle)
     boundaries = bucket_boundaries(lengths, buckets, pad_to_multiple_of) if shuffle else []
+    planned = batch_sizes is not None and not shuffle
     if boundaries:
         edges = tf.constant(boundaries, tf.int64)
         first = next(iter(features.inputs))
@@ -122,7 +123,7 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
                                                          side="right", out_type=tf.int64)[0],
             reduce_func=lambda _key, window: window.ragged_batch(batch_size),
             window_size=batch_size)
-    elif batch_sizes is not None and not shuffle:
+    elif planned:
         ds = _planned_batches(ds, np.asarray(batch_sizes, np.int64), len(features))
     else:
         ds = ds.ragged_batch(batch_size)
@@ -134,13 +135,12 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
     ds = ds.map(pad, num_parallel_calls=PARALLEL_CALLS)
     if labels is None:
         ds = ds.map(lambda cols: cols)
-    count = len(batch_sizes) if batch_sizes is not None and not shuffle else batch_count(lengths, batch_size, boundaries)
+    count = len(batch_sizes) if planned else batch_count(lengths, batch_size, boundaries)
     ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     options = tf.data.Options()
     # multi-worker: every worker builds the same batches and keeps its share of each (no file sharding)
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return prefetched(ds.with_options(options))
-
 
 
 def prefetched(ds: tf.data.Dataset) -> tf.data.Dataset:
