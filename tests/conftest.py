@@ -131,7 +131,7 @@ def steps_from(cfg, initial_weights=None, n=3):
 
 
 def run_python(code_or_args: list[str], cwd: str = ROOT, env: dict | None = None,
-               timeout: int = 600) -> subprocess.CompletedProcess:
+               timeout: int = 1800) -> subprocess.CompletedProcess:
     """Runs ``python <args>`` in a fresh process and returns the completed process."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     return subprocess.run([sys.executable, *code_or_args], cwd=cwd, env=full_env, capture_output=True,

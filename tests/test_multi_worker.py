@@ -43,7 +43,7 @@ def _ports(n):
     return ports
 
 
-def _run_workers(args_for, timeout=600):
+def _run_workers(args_for, timeout=1800):
     """Starts one process per worker with its TF_CONFIG; returns the completed processes."""
     workers = [f"localhost:{p}" for p in _ports(2)]
     procs = []

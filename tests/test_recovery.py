@@ -31,7 +31,7 @@ def _start(flags: dict) -> subprocess.Popen:
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_step(proc: subprocess.Popen, run_dir, at_least: int, timeout: float = 240) -> int:
+def _wait_for_step(proc: subprocess.Popen, run_dir, at_least: int, timeout: float = 900) -> int:
     """Polls the run's checkpoints until one at ``at_least`` steps or later exists."""
     end = time.time() + timeout
     while time.time() < end and proc.poll() is None:
@@ -81,7 +81,7 @@ def test_sigterm_then_sigkill_then_resume_matches_an_uninterrupted_run_bit_for_b
     proc = _start(flags)
     _wait_for_step(proc, run_dir, 3)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=240)
+    _, err = proc.communicate(timeout=900)
     assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
     assert "interrupted by SIGTERM" in err and "Run the same command again to resume" in err
     stopped_at = _latest_step(run_dir)
@@ -93,10 +93,10 @@ def test_sigterm_then_sigkill_then_resume_matches_an_uninterrupted_run_bit_for_b
     proc.wait()
 
     proc = _start(flags)
-    out, err = proc.communicate(timeout=300)
+    out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err[-3000:]
     assert "Resuming from" in out
-    _, err_straight = straight.communicate(timeout=300)
+    _, err_straight = straight.communicate(timeout=900)
     assert straight.returncode == 0, err_straight[-3000:]
     resumed = _results(run_dir)
     baseline = _results(cli_flags("straight")["output_dir"])

@@ -63,15 +63,17 @@ def use_legacy_keras() -> None:
 def use_pooled_cpu_allocator() -> None:
     """Makes TensorFlow keep and reuse its CPU tensor memory (``TF_CPU_ALLOCATOR_USE_BFC``).
 
-    By default TensorFlow allocates CPU tensors with the C library's ``malloc``, which
-    hands every block over 32 MB straight back to the kernel when it is freed. A BERT
-    train step at batch 8 x 512 tokens frees and reallocates gigabytes of such blocks
-    (each attention score tensor is 100 MB), and every page of them is faulted in and
-    zeroed again on the next step: measured on a 2-core machine, a MiniLM step took
-    10.4 s that way and 4.3 s with TensorFlow's pooling (BFC) allocator, and a tfft
-    epoch of IMDB-like reviews 18.6-22.7 s against 14.4-15.8 s. A value the user set is
-    kept (``TF_CPU_ALLOCATOR_USE_BFC=false`` turns the pool off). Too late once
-    TensorFlow has made its first CPU tensor.
+    Which allocator TensorFlow uses for CPU tensors otherwise depends on the machine. Where
+    oneDNN is off (x86 CPUs without AVX-512 VNNI / BF16 or AMX, and others), it is the C
+    library's ``malloc``, which hands every block over 32 MB straight back to the kernel
+    when it is freed. A BERT train step at batch 8 x 512 tokens frees and reallocates
+    gigabytes of such blocks (each attention score tensor is 100 MB), and every page of
+    them is faulted in and zeroed again on the next step: measured on such a 2-core
+    machine, a MiniLM step took 10.4 s that way and 4.3 s with TensorFlow's pooling (BFC)
+    allocator, and a tfft epoch of IMDB-like reviews 18.6-22.7 s against 14.4-15.8 s.
+    Where oneDNN is on by default, its own allocator already pools large blocks, and the
+    pool changes little. A value the user set is kept (``TF_CPU_ALLOCATOR_USE_BFC=false``
+    turns the pool off). Too late once TensorFlow has made its first CPU tensor.
     """
     os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
