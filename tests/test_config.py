@@ -98,6 +98,14 @@ def test_flags_cover_every_config_field_and_build_the_same_config(tmp_path):
                        text=("hello, world", "second"), epochs=4, jit_compile=True)
 
 
+def test_the_task_list_the_task_flag_points_to_is_there_after_import_tfft():
+    from conftest import run_python
+
+    proc = run_python(["-c", "import tfft; print(','.join(tfft.tasks.names()))"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert {"classification", "imdb", "squad", "t5_qa"} <= set(proc.stdout.strip().split(","))
+
+
 def test_import_after_keras3_tensorflow_is_an_error(tmp_path):
     from conftest import run_python
 

@@ -15,6 +15,7 @@ from tfft.errors import TfftError  # noqa: E402
 __version__ = "0.1.0"
 
 _LAZY = {"datasets", "build_model", "evaluate", "predict", "export"}
+_SUBPACKAGES = {"tasks"}  # light (no TensorFlow), loaded on first use: ``tfft.tasks.names()``
 
 
 def __getattr__(name: str):
@@ -23,6 +24,10 @@ def __getattr__(name: str):
         from tfft import api
 
         return getattr(api, name)
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"tfft.{name}")
     if name == "run":
         from tfft.runner import run
 
@@ -30,4 +35,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'tfft' has no attribute '{name}'")
 
 
-__all__ = ["Config", "TfftError", "build_model", "datasets", "evaluate", "export", "predict", "run"]
+__all__ = ["Config", "TfftError", "build_model", "datasets", "evaluate", "export", "predict", "run", "tasks"]
