@@ -106,14 +106,43 @@ def test_the_task_list_the_task_flag_points_to_is_there_after_import_tfft():
     assert {"classification", "imdb", "squad", "t5_qa"} <= set(proc.stdout.strip().split(","))
 
 
-def test_import_after_keras3_tensorflow_is_an_error(tmp_path):
+KERAS3 = "import os; os.environ['TF_USE_LEGACY_KERAS'] = '0'; import tensorflow as tf; tf.keras.layers\n"
+
+
+def test_the_keras_api_after_keras3_tensorflow_is_an_error():
     from conftest import run_python
 
-    code = ("import os; os.environ['TF_USE_LEGACY_KERAS']='0'; import tensorflow as tf; tf.keras.layers\n"
-            "import tfft")
-    proc = run_python(["-c", code])
+    proc = run_python(["-c", KERAS3 + "import tfft; print(tfft.Config(task='classification', model='m', "
+                                      "train_file='t.csv').task)\ntfft.build_model"])
     assert proc.returncode != 0
-    assert "Import tfft before tensorflow" in proc.stderr
+    assert proc.stdout.split() == ["classification"]  # the config needs no Keras
+    assert "Import tfft before tensorflow" in proc.stderr.strip().splitlines()[-1]
+
+
+CLIENT = KERAS3 + """import json, sys
+import numpy as np
+from tfft.serving import client, qa_client
+request = client.grpc_request("kw", ["a great film ."])
+body = client.rest_body(["a great film ."])
+qa = qa_client.QAClient(sys.argv[1])
+inputs, windows = qa.encode(["what was it ?"], ["the film was great and the cast was lovely ."])
+logits = np.zeros(inputs["input_ids"].shape, np.float32)
+answers = qa.answers(logits, logits, windows)
+print(json.dumps([tf.keras.__name__.split(".")[0], request.model_spec.name, len(body["instances"]), len(answers)]))
+"""
+
+
+def test_client_helpers_work_where_tensorflow_bound_keras3_first(tiny_model_dir, tmp_path):
+    import shutil
+
+    from conftest import run_python
+
+    assets = tmp_path / "qa" / "1" / "assets"
+    shutil.copytree(tiny_model_dir, assets / "tokenizer", ignore=shutil.ignore_patterns("*.h5", "config.json"))
+    (assets / "tfft.json").write_text(json.dumps({"task": "qa", "max_length": 32, "extras": {"doc_stride": 8}}))
+    proc = run_python(["-c", CLIENT, str(tmp_path / "qa" / "1")])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["keras", "kw", 1, 1]
 
 
 @pytest.mark.parametrize("setting,pooled", [(None, True), ("true", True), ("false", False)])

@@ -2,6 +2,9 @@
 
 Importing tfft makes ``tf.keras`` resolve to Keras 2 (tf-keras), which the Hugging Face
 TF models need, and turns on TensorFlow's pooling CPU allocator; import it before TensorFlow.
+Where TensorFlow came first and bound Keras 3, the Keras-backed API (``build_model``, ``run``,
+...) raises an ImportError that says so; ``Config`` and the client helpers
+(``tfft.serving.client``, ``qa_client``) need no Keras and still work.
 """
 
 from tfft import _env

@@ -2,7 +2,8 @@
 
 tfft runs the Hugging Face TF model classes, which only work with Keras 2 (``tf-keras``).
 TensorFlow picks its Keras when ``tf.keras`` is first touched, so ``TF_USE_LEGACY_KERAS``
-must be set before that moment; :func:`use_legacy_keras` does it and checks the result.
+must be set before that moment; :func:`use_legacy_keras` does it and :func:`require_legacy_keras`
+checks the result where tfft needs Keras.
 :func:`use_pooled_cpu_allocator` picks TensorFlow's CPU allocator, also fixed at start-up.
 """
 
@@ -40,13 +41,25 @@ _NOISE = re.compile(
 
 
 def use_legacy_keras() -> None:
-    """Makes ``tf.keras`` resolve to Keras 2 (tf-keras), or raises if it is too late.
+    """Makes ``tf.keras`` resolve to Keras 2 (tf-keras) if TensorFlow has not bound it yet.
+
+    It only sets ``TF_USE_LEGACY_KERAS``, which TensorFlow reads when ``tf.keras`` is first
+    touched, and checks nothing: the client helpers (``tfft.serving.client``, ``qa_client``)
+    build no Keras model and must work in a process whose TensorFlow already bound Keras 3.
+    What builds or trains a model calls :func:`require_legacy_keras`.
+    """
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def require_legacy_keras() -> None:
+    """:func:`use_legacy_keras`, then raises if it is too late (``tfft.api``, ``tfft.models``,
+    ``tfft.training`` and the CLI call it when they load).
 
     Raises:
         ImportError: TensorFlow was already imported and bound ``tf.keras`` to Keras 3.
     """
-    os.environ["TF_USE_LEGACY_KERAS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    use_legacy_keras()
     if "tensorflow" not in sys.modules:
         return
     import tensorflow as tf

@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence
 
 from tfft import _env
 
+_env.require_legacy_keras()
 _env.import_tensorflow_quietly()
 _env.quiet_libraries()
 

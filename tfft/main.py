@@ -10,7 +10,7 @@ import sys
 
 from tfft import _env
 
-_env.use_legacy_keras()
+_env.require_legacy_keras()
 _env.quiet_libraries()
 
 from absl import app  # noqa: E402

@@ -1,1 +1,5 @@
 """Strategy, optimizer, callbacks."""
+
+from tfft import _env
+
+_env.require_legacy_keras()  # these modules subclass tf.keras classes when they load
