@@ -84,6 +84,24 @@ def test_evaluate_mode_scores_the_trained_model(trained):
     assert json.load(open(tmp / "eval-run" / "results.json"))["test"]["accuracy"] >= 0.9
 
 
+@pytest.mark.parametrize("arg", ["--help", "-h"])
+def test_help_is_a_short_usage_of_tasks_modes_and_main_flags(arg):
+    from tfft.config import MODES
+    from tfft.tasks import names
+
+    proc = run_python(["-m", "tfft.main", arg])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("Fine-tune") and len(lines) < 100, proc.stdout
+    assert "usage: python -m tfft.main" in proc.stdout and "--helpfull" in lines[-1]
+    assert all(name in proc.stdout for name in names())
+    modes = lines[lines.index("Modes (--mode)") + 1:]
+    assert [ln.split()[0] for ln in modes[:modes.index("")] if not ln.startswith("   ")] == list(MODES)
+    assert {"What to run and where to write it", "Optimisation, evaluation and hardware"} <= set(lines)
+    assert "  --epochs=3 " in proc.stdout and "--train_file" in proc.stdout
+    assert "absl" not in proc.stdout and "--pdb" not in proc.stdout and "Try --helpfull" not in proc.stdout
+
+
 def _user_error(args):
     proc = run_python(["-m", "tfft.main", *args])
     assert proc.returncode == 2, (proc.stdout[-1000:], proc.stderr[-2000:])

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tfft.config import Config
+from tfft.config import MODES, Config
 from tfft.errors import TfftError
 from conftest import ROOT
 
@@ -104,6 +104,19 @@ def test_the_task_list_the_task_flag_points_to_is_there_after_import_tfft():
     proc = run_python(["-c", "import tfft; print(','.join(tfft.tasks.names()))"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert {"classification", "imdb", "squad", "t5_qa"} <= set(proc.stdout.strip().split(","))
+
+
+def test_help_shows_the_main_flags_of_each_group_within_100_columns():
+    from tfft import flags as tfft_flags
+
+    text = tfft_flags.usage()
+    assert all(len(line) <= 100 for line in text.splitlines())
+    fields = {f.name for f in dataclasses.fields(Config)}
+    assert set(tfft_flags.MAIN_FLAGS) <= fields and set(tfft_flags.MODE_HELP) == set(MODES)
+    shown = {line.split()[0].split("=")[0][2:] for line in text.splitlines() if line.startswith("  --")}
+    assert shown == set(tfft_flags.MAIN_FLAGS)
+    assert tfft_flags.wants_help(["main.py", "--flagfile=x", "-h"])
+    assert not tfft_flags.wants_help(["main.py", "--helpfull"]) and not tfft_flags.wants_help(["m", "--", "-h"])
 
 
 KERAS3 = "import os; os.environ['TF_USE_LEGACY_KERAS'] = '0'; import tensorflow as tf; tf.keras.layers\n"

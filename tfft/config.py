@@ -31,7 +31,7 @@ RESUME = ("auto", "never", "force")
 class RunOptions:
     """What to run and where to write it."""
 
-    task: str = opt("imdb", "Task name; see `python -m tfft.main --helpfull` or tfft.tasks.names().")
+    task: str = opt("imdb", "Task name; `python -m tfft.main --help` lists them (so does tfft.tasks.names()).")
     mode: str = opt("train", "train (also evaluates and exports) | evaluate | predict | export.",
                     choices=MODES)
     model: Optional[str] = opt(None, "Hub id, local save_pretrained dir, a tfft run's model/ dir, or 'minilm'.")

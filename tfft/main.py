@@ -37,7 +37,10 @@ def main(argv: list[str]) -> None:
 
 
 def cli() -> None:
-    """Console-script entry point (``tfft --flagfile=...``)."""
+    """Console-script entry point (``tfft --flagfile=...``); ``--help`` or ``-h`` prints the short usage."""
+    if tfft_flags.wants_help(sys.argv):
+        print(tfft_flags.usage())
+        return
     app.run(main)
 
 
