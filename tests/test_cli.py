@@ -51,10 +51,11 @@ def test_console_is_free_of_known_noise(trained):
         assert noise not in proc.stderr + proc.stdout, noise
 
 
-def test_each_epoch_is_headed_with_its_number_of_the_run(trained):
+def test_each_epoch_ends_in_a_line_with_its_number_of_the_run_its_time_and_metrics(trained):
     _, _, proc = trained
-    headers = [line for line in proc.stdout.splitlines() if line.startswith("Epoch ")]
-    assert headers == [f"Epoch {k}/6" for k in range(1, 7)], headers
+    ends = [line for line in proc.stdout.splitlines() if line.startswith("Epoch ") and " steps in " in line]
+    assert [line.split(":")[0] for line in ends] == [f"Epoch {k}/6" for k in range(1, 7)], proc.stdout
+    assert all(" - loss " in line and " - val_accuracy " in line for line in ends), ends
 
 
 def test_predict_prints_label_and_probability(trained):

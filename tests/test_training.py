@@ -114,3 +114,28 @@ def test_planned_evaluation_batches_give_the_fixed_batches_outputs(tiny_config, 
     assert set(planned) == set(fixed) and planned
     for name in fixed:
         np.testing.assert_allclose(planned[name], fixed[name], rtol=1e-5, atol=1e-5)
+
+
+def test_every_phase_of_a_run_reports_its_progress_in_a_log(tiny_config, monkeypatch, capsys):
+    from tfft import progress
+
+    # a line at every update, however soon: what a log shows every 15 s of a long phase
+    monkeypatch.setattr(progress, "QUIET_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)
+    tfft.run(tiny_config())
+    lines = capsys.readouterr().out.splitlines()
+
+    def phase(label):
+        return [line[len(label) + 2:] for line in lines if line.startswith(f"{label}: ")]
+
+    # the heartbeat may add lines (0/N while the first step is traced, a count again a second on)
+    steps = [line for line in phase("Epoch 1/1") if " steps (" in line and not line.startswith("0/")]
+    counts = [int(line.split("/")[0]) for line in steps]
+    total = int(steps[-1].split("/")[1].split()[0])
+    assert counts == sorted(counts) and set(counts) == set(range(1, total + 1)), steps
+    assert all(", ETA " in line and ", loss 0." in line for line in steps), steps
+    assert phase("Epoch 1/1")[-1].startswith(f"{total} steps in ") and " - val_accuracy " in phase("Epoch 1/1")[-1]
+    assert phase("Tokenizing train")[-1].startswith("320 examples in ")
+    assert any(line.startswith("80/80 sequences (100%)") for line in phase("Scoring test"))
+    assert phase("Validation loss") and phase("Reading data") and phase("Loading the model (" + tiny_config().model + ")")
+    assert "writing the SavedModel" in " ".join(phase("Exporting")) and phase("Exporting")[-1].startswith("done in")

@@ -27,8 +27,9 @@ import tensorflow as tf
 from tfft.config import Config
 from tfft.data.features import Features
 from tfft.data.pipeline import bucket_boundaries, batch_count, make_dataset, plan_batches
-from tfft.data.prepare import Prepared, load_model_context, pad_values, prepare
+from tfft.data.prepare import Prepared, featurize, load_model_context, pad_values, prepare
 from tfft.models import modes
+from tfft.progress import Progress, Tracked
 from tfft.serving.saved_model import export_model
 from tfft.tasks import TaskInfo
 from tfft.training.optimizer import make_optimizer
@@ -136,7 +137,7 @@ def build_model(cfg: Config) -> tf.keras.Model:
     task, model_dir, _, info = model_info(cfg)
     steps = train_steps(cfg) if cfg.mode == "train" else 1
     set_precision(cfg.mixed_precision)
-    with strategy_for(cfg).scope():
+    with strategy_for(cfg).scope(), Progress(f"Loading the model ({cfg.model})"):
         model = task.build_model(cfg, info, model_dir)
         modes.apply(model, cfg, model_dir)
         optimizer = make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio, cfg.optimizer,
@@ -150,17 +151,21 @@ def build_model(cfg: Config) -> tf.keras.Model:
     return model
 
 
-def outputs(model: tf.keras.Model, cfg: Config, features: Features) -> dict[str, np.ndarray]:
+def outputs(model: tf.keras.Model, cfg: Config, features: Features,
+            label: str = "Predicting") -> dict[str, np.ndarray]:
     """Raw model outputs for every feature, in order (the task's ``model_outputs``).
 
     Features are batched shortest first, so a batch pads little (evaluation data is not
-    length-bucketed), and the outputs are put back in the features' order.
+    length-bucketed), and the outputs are put back in the features' order. The batches done
+    show as the progress of a phase named ``label``.
     """
     from tfft.tasks import get_task
 
     order = features.shortest_first()
     ds = _sorted_batches(cfg, features.take(order), pad_values(model.tokenizer), with_labels=False)
-    result = get_task(cfg.task).model_outputs(model, cfg, ds)
+    with Progress(label, total=len(features), unit="sequences") as bar:
+        batches = Tracked(ds, bar, size=lambda batch: len(tf.nest.flatten(batch)[0]))
+        result = get_task(cfg.task).model_outputs(model, cfg, batches)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     return {name: np.asarray(value)[inverse] for name, value in result.items()}
@@ -171,7 +176,7 @@ def split_outputs(model: tf.keras.Model, cfg: Config, split: str) -> dict[str, n
     prepared = prepare(cfg)
     if split not in prepared.features:
         raise ValueError(f"No {split} data in this config (have: {', '.join(prepared.features)}).")
-    return outputs(model, cfg, prepared.features[split])
+    return outputs(model, cfg, prepared.features[split], label=f"Scoring {split}")
 
 
 def evaluate(model: tf.keras.Model, cfg: Config, split: str = "validation") -> dict[str, float]:
@@ -197,7 +202,7 @@ def predict(model: tf.keras.Model, cfg: Config,
         examples = task.predict_examples(cfg)
     elif not isinstance(examples, pd.DataFrame):
         examples = pd.DataFrame({"text": list(examples)})
-    features = task.featurize(cfg, examples, model.tokenizer, model.info)
+    features = featurize(cfg, task, examples, model.tokenizer, model.info)
     return task.postprocess(outputs(model, cfg, features), features, examples, model.info)
 
 
@@ -209,4 +214,5 @@ def export(model: tf.keras.Model, cfg: Config) -> str:
     from tfft.tasks import get_task
 
     modes.merge_lora(model)
-    return export_model(model, get_task(cfg.task), cfg.export_dir, cfg.export_name)
+    with Progress("Exporting", reports=True):
+        return export_model(model, get_task(cfg.task), cfg.export_dir, cfg.export_name)

@@ -9,7 +9,6 @@ Every mode but predict writes ``<output_dir>/results.json``::
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from typing import Any, Optional
 
@@ -70,10 +69,9 @@ def train(cfg: Config) -> dict[str, Any]:
         return shapes.attach(batches) if cfg.jit_compile else batches
 
     if cfg.cache_features:  # the head alone, on features computed once (fast: no checkpoints mid-run)
-        trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds, _verbosity())
+        trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds)
     else:
-        trained = loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume,
-                           _verbosity())
+        trained = loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume)
     if cfg.jit_compile:
         results["xla_batch_shapes"] = len(shapes.shapes)
         print(f"XLA: the train step was compiled for {shapes.summary()}")
@@ -170,8 +168,3 @@ def _finish(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
     io.write_json(path, results)
     console.results_summary(results, path)
     return results
-
-
-def _verbosity() -> int:
-    """A live progress bar per epoch on a terminal; one line per epoch in logs and CI."""
-    return 1 if sys.stdout.isatty() else 2

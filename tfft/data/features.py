@@ -14,6 +14,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
+from tfft import progress
+
 
 @dataclasses.dataclass
 class Ragged:
@@ -183,11 +185,13 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
 
 
 def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int,
-                 chunk: int = 2048, **kwargs: Any) -> dict[str, Ragged]:
+                 chunk: int = 2048, report: bool = True, **kwargs: Any) -> dict[str, Ragged]:
     """Tokenizes with the HF fast tokenizer in chunks; returns ragged ``input_ids`` (+ extras).
 
     ``kwargs`` pass through (``text_pair=...``, ``return_token_type_ids=True``). Chunking
-    keeps the Python lists the tokenizer returns to ``chunk`` rows at a time.
+    keeps the Python lists the tokenizer returns to ``chunk`` rows at a time. Each chunk counts
+    toward the open tokenizing phase (:func:`tfft.progress.advance`) unless ``report`` is
+    False (a second pass over the same examples, as seq2seq targets).
     """
     pairs: Mapping[str, Sequence[str]] = {k: v for k, v in kwargs.items() if k == "text_pair"}
     options = {k: v for k, v in kwargs.items() if k != "text_pair"}
@@ -200,6 +204,8 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int,
                         **batch, **options)
         for name, rows in enc.items():
             parts.setdefault(name, []).append(Ragged.from_lists(rows))
+        if report:
+            progress.advance(min(chunk, len(texts) - start))
     if not parts:
         return {"input_ids": Ragged(np.zeros(0, np.int32), np.zeros(1, np.int64))}
     return {name: Ragged.concat(p) for name, p in parts.items()}

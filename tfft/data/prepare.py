@@ -18,6 +18,7 @@ from tfft.data import features as feats
 from tfft.data.readers import load_raw_splits
 from tfft.errors import TfftError
 from tfft.models import loading, scratch
+from tfft.progress import Progress
 from tfft.tasks import Task, TaskInfo, get_task
 
 SPLITS = ("train", "validation", "test")
@@ -67,7 +68,8 @@ def load_model_context(cfg: Any) -> tuple[Task, str, Any, Optional[dict[str, Any
 def prepare(cfg: Any) -> Prepared:
     """Reads, validates, splits and tokenizes the data ``cfg`` names (memoised per config)."""
     task, model_dir, tokenizer, saved, max_length = load_model_context(cfg)
-    raw, declared_names = load_raw_splits(cfg)
+    with Progress("Reading data"):
+        raw, declared_names = load_raw_splits(cfg)
     first = next((raw[s] for s in SPLITS if raw[s] is not None), None)
     if first is None:
         raise TfftError("No data given: pass --train_file / --validation_file / --test_file, or --dataset.")
@@ -87,7 +89,7 @@ def prepare(cfg: Any) -> Prepared:
         notes.append(f"validation: held out {len(examples['validation'])} training examples "
                      f"({cfg.validation_split:.0%}, {how}, seed {cfg.seed})")
     fingerprint = feats.tokenizer_fingerprint(tokenizer)
-    features = {split: cached_features(cfg, task, info, tokenizer, fingerprint, frame)
+    features = {split: cached_features(cfg, task, info, tokenizer, fingerprint, frame, split)
                 for split, frame in examples.items()}
     return Prepared(task, info, model_dir, tokenizer, examples, features, notes)
 
@@ -108,8 +110,8 @@ def split_validation(train: pd.DataFrame, share: float, seed: int) -> tuple[pd.D
 
 
 def cached_features(cfg: Any, task: Task, info: TaskInfo, tokenizer: Any, tokenizer_hash: str,
-                    examples: pd.DataFrame) -> feats.Features:
-    """``task.featurize`` with a disk cache keyed by everything the result depends on."""
+                    examples: pd.DataFrame, split: str = "") -> feats.Features:
+    """:func:`featurize` with a disk cache keyed by everything the result depends on."""
     key = feats.fingerprint(task.name, type(task).__name__, tokenizer_hash, info.to_dict(),
                             pd.util.hash_pandas_object(examples.astype(str), index=False).to_numpy())
     path = os.path.join(cfg.cache_root(), "features", f"{key}.npz")
@@ -120,9 +122,16 @@ def cached_features(cfg: Any, task: Task, info: TaskInfo, tokenizer: Any, tokeni
                 return cached
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache entry: rebuild it below
-    result = task.featurize(cfg, examples, tokenizer, info)
+    result = featurize(cfg, task, examples, tokenizer, info, split)
     try:
         feats.save(result, path, len(examples))
     except OSError:
         pass  # a read-only cache directory only costs speed
     return result
+
+
+def featurize(cfg: Any, task: Task, examples: pd.DataFrame, tokenizer: Any, info: TaskInfo,
+              split: str = "") -> feats.Features:
+    """``task.featurize``, its progress shown as ``Tokenizing <split>`` (examples done of all)."""
+    with Progress(f"Tokenizing {split}".rstrip(), total=len(examples), unit="examples", reports=True):
+        return task.featurize(cfg, examples, tokenizer, info)

@@ -18,6 +18,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from tfft import progress
 from tfft.errors import TfftError
 from tfft.serving.ops import missing_in_tf_serving, signature_ops, split_xla
 from tfft.serving.parity import check_export
@@ -50,6 +51,7 @@ def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
         os.makedirs(base, exist_ok=True)
     except OSError as err:
         raise TfftError(f"--export_dir '{export_dir}' is not writable ({err.strerror}); pass another one.") from None
+    progress.note("tracing the serving signatures")  # each step says itself in the open export phase
     encoder = text_encoder(model.tokenizer, model.info.max_length)
     signatures = serving_signatures(model, task, encoder)
     tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=base)
@@ -57,6 +59,7 @@ def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
         root = tf.Module()
         root.weights = list(model.weights)  # track variables only: no Keras layer serialisation
         root.encoder = encoder
+        progress.note("writing the SavedModel")
         tf.saved_model.save(root, tmp, signatures=signatures)
         default_inputs = tf.nest.flatten(signatures["serving_default"].structured_input_signature)
         text_inputs = [spec.name for spec in default_inputs if spec.dtype == tf.string]
@@ -64,6 +67,7 @@ def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
         _write_assets(model, os.path.join(tmp, "assets"), facts)
         if text_inputs:
             _write_warmup(tmp, name, text_inputs)
+        progress.note("checking the export against the Keras model")
         check_export(tmp, model, task, signatures, encoder)
         return _publish(tmp, base)
     finally:

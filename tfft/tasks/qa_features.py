@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from tfft import progress
 from tfft.data.features import Features, Ragged
 from tfft.errors import TfftError
 
@@ -116,6 +117,7 @@ def _encode_chunk(tokenizer: Any, chunk: pd.DataFrame, first_row: int, max_lengt
     }
     if "token_type_ids" in enc:
         out["token_type_ids"] = Ragged.from_lists(enc["token_type_ids"])
+    progress.advance(len(chunk))  # toward the open tokenizing phase, if any
     return out
 
 

@@ -68,7 +68,7 @@ class Seq2SeqTask(Task):
         labels = None
         if "target" in examples:
             limit = int(info.extras.get("max_target_length", DEFAULT_TARGET_LENGTH))
-            labels = encode_texts(tokenizer, examples["target"].tolist(), limit)["input_ids"]
+            labels = encode_texts(tokenizer, examples["target"].tolist(), limit, report=False)["input_ids"]
         return Features(inputs={"input_ids": inputs["input_ids"]}, labels=labels)
 
     def predict_examples(self, cfg: Any) -> pd.DataFrame:

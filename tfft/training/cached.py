@@ -16,10 +16,12 @@ import tensorflow as tf
 
 from tfft.data.pipeline import prefetched
 from tfft.errors import TfftError
+from tfft.progress import Progress, Tracked, known
+from tfft.training.callbacks import EpochProgress
 
 
 def fit_head(model: Any, cfg: Any, keeper: Any, train_ds: tf.data.Dataset,
-             validation_data: Optional[tf.data.Dataset], verbose: int) -> dict[str, Any]:
+             validation_data: Optional[tf.data.Dataset]) -> dict[str, Any]:
     """Trains ``model``'s head on cached backbone features for ``cfg.epochs``.
 
     ``keeper`` (the best-epoch tracker) sees the head's epochs and restores the best one at
@@ -40,7 +42,8 @@ def fit_head(model: Any, cfg: Any, keeper: Any, train_ds: tf.data.Dataset,
     with strategy_for(cfg).scope():
         head = head_model(model, head_layers, int(train.element_spec[0].shape[-1]))
         head.compile(optimizer=model.optimizer, loss=model.loss, metrics=get_task(cfg.task).metrics(cfg, model.info))
-    history = head.fit(train, validation_data=val, epochs=cfg.epochs, verbose=verbose, callbacks=[keeper])
+    with EpochProgress(cfg.epochs, validation_data=val) as shown:
+        history = head.fit(train, validation_data=val, epochs=cfg.epochs, verbose=0, callbacks=[keeper, shown])
     keeper.restore_best()
     steps = int(head.optimizer.iterations.numpy())
     return {"history": {k: [float(v) for v in vs] for k, vs in history.history.items()}, "steps": steps,
@@ -76,11 +79,13 @@ def head_split(hf_model: Any) -> tuple[Callable[[dict[str, tf.Tensor]], tf.Tenso
 
 def cached_dataset(extract: Callable[..., tf.Tensor], dataset: tf.data.Dataset, batch: int,
                    shuffle_seed: Optional[int] = None) -> tf.data.Dataset:
-    """Runs ``extract`` over ``dataset`` once; batches of ``(features, labels)`` from memory."""
+    """Runs ``extract`` over ``dataset`` once (its progress shown as a phase); batches of
+    ``(features, labels)`` from memory."""
     features, labels = [], []
-    for x, y in dataset:
-        features.append(extract(x).numpy())
-        labels.append(y.numpy())
+    with Progress("Backbone features", total=known(int(dataset.cardinality())), unit="batches") as bar:
+        for x, y in Tracked(dataset, bar):
+            features.append(extract(x).numpy())
+            labels.append(y.numpy())
     data = tf.data.Dataset.from_tensor_slices((np.concatenate(features), np.concatenate(labels)))
     if shuffle_seed is not None:
         data = data.shuffle(len(data), seed=shuffle_seed, reshuffle_each_iteration=True)

@@ -6,31 +6,73 @@ import math
 import os
 from typing import Any, Callable, Optional
 
+import numpy as np
 import tensorflow as tf
+
+from tfft import progress
 
 LOWER_IS_BETTER = ("loss",)
 
 
-class EpochProgbar(tf.keras.callbacks.ProgbarLogger):
-    """Keras' progress bar headed ``Epoch k/N`` of the whole run.
+class EpochProgress(tf.keras.callbacks.Callback):
+    """Each epoch as a :class:`tfft.progress.Progress` named ``Epoch k/N`` of the whole run: a
+    live bar on a terminal, a line every ~15 s in logs, and one line at its end with its time
+    and the epoch's metrics. Keras' validation pass shows its batches the same way.
 
-    tfft fits one epoch per ``fit`` call (so a resumed run can skip the batches it did);
-    Keras' own bar would then head the first epoch with nothing and the k-th with
-    ``Epoch k/k``.
+    tfft fits one epoch per ``fit`` call (so a resumed run can skip the batches it did), where
+    Keras' own bar would head the k-th epoch ``Epoch k/k``; and in a log Keras prints nothing
+    until an epoch ends. Fit with ``verbose=0`` inside ``with EpochProgress(...) as shown:``
+    (which ends the bar of an epoch an error stopped), after the best-epoch tracker in the
+    callback list so that the end line has its metrics.
     """
 
-    def __init__(self, total_epochs: int) -> None:
-        super().__init__(count_mode="steps")
-        self.total_epochs = total_epochs
+    def __init__(self, total_epochs: int, steps: Optional[int] = None,
+                 validation_data: Optional[tf.data.Dataset] = None) -> None:
+        """Args:
+            total_epochs: Epochs of the whole run.
+            steps: Batches the next epoch trains on (default: what ``fit`` knows).
+            validation_data: The ``validation_data`` given to ``fit``, to count its batches.
+        """
+        super().__init__()
+        self._supports_tf_logs = True  # the loss is read when a line is printed, not every step
+        self.total_epochs, self.steps = total_epochs, steps
+        self.val_steps = None if validation_data is None else progress.known(int(validation_data.cardinality()))
+        self.bars: dict[str, progress.Progress] = {}
 
-    def set_params(self, params: dict[str, Any]) -> None:
-        super().set_params(params)
-        self.epochs = 1  # Keras prints its own header only when epochs > 1
+    def __enter__(self) -> "EpochProgress":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        for bar in reversed(list(self.bars.values())):  # the validation pass inside the epoch first
+            bar.close(failed=exc_type is not None)
+        self.bars.clear()
+
+    def _open(self, key: str, bar: progress.Progress) -> None:
+        self.bars[key] = bar.__enter__()
 
     def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
-        super().on_epoch_begin(epoch, logs)
-        if self.verbose:
-            print(f"Epoch {epoch + 1}/{self.total_epochs}", flush=True)
+        steps = self.steps or progress.known(self.params.get("steps"))
+        self._open("train", progress.Progress(f"Epoch {epoch + 1}/{self.total_epochs}", steps, "steps", quiet=0))
+
+    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        loss = (logs or {}).get("loss")
+        self.bars["train"].update(1, note="" if loss is None else lambda: f"loss {float(loss):.4f}")
+
+    def on_test_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        if "train" in self.bars:  # the validation loss of an epoch, not a separate evaluate()
+            self._open("validation", progress.Progress("Validation loss", self.val_steps, "batches"))
+
+    def on_test_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        if "validation" in self.bars:
+            self.bars["validation"].update(1)
+
+    def on_test_end(self, logs: Optional[dict[str, Any]] = None) -> None:
+        if "validation" in self.bars:
+            self.bars.pop("validation").close()
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        metrics = " - ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items() if np.ndim(v) == 0)
+        self.bars.pop("train").close(result=metrics)
 
 
 class EvaluateAndKeepBest(tf.keras.callbacks.Callback):

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 import tensorflow as tf
 
-from tfft.training.callbacks import EpochProgbar
+from tfft.training.callbacks import EpochProgress
 from tfft.training.checkpoints import CheckpointCallback, RunState
 from tfft.training.signals import StopSignals
 
@@ -29,7 +29,7 @@ def make_deterministic(seed: int) -> None:
 
 
 def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int, int], tf.data.Dataset],
-        epoch_batches: int, val_ds: Optional[tf.data.Dataset], resume: bool, verbose: int) -> dict[str, Any]:
+        epoch_batches: int, val_ds: Optional[tf.data.Dataset], resume: bool) -> dict[str, Any]:
     """Trains ``model`` for the rest of ``cfg.epochs``, checkpointing into ``<output_dir>/checkpoints``.
 
     Args:
@@ -41,7 +41,6 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
         epoch_batches: Batches in one epoch.
         val_ds: Validation batches for Keras' ``val_loss``, or None.
         resume: Continue from the latest checkpoint.
-        verbose: Keras progress verbosity.
 
     Returns:
         ``history`` (per-epoch logs, restored epochs included), ``steps`` (optimizer steps
@@ -63,8 +62,9 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
         saver = CheckpointCallback(state, cfg.save_steps, epoch_batches, signals)
         while epoch < cfg.epochs and not keeper.out_of_patience:
             saver.start_epoch(epoch, skip)
-            model.fit(epoch_data(epoch, skip), validation_data=val_ds, initial_epoch=epoch, epochs=epoch + 1,
-                      verbose=verbose, callbacks=[keeper, saver, tensorboard, EpochProgbar(cfg.epochs)])
+            with EpochProgress(cfg.epochs, epoch_batches - skip, val_ds) as shown:
+                model.fit(epoch_data(epoch, skip), validation_data=val_ds, initial_epoch=epoch, epochs=epoch + 1,
+                          verbose=0, callbacks=[keeper, saver, tensorboard, shown])
             epoch, skip = epoch + 1, 0
     keeper.restore_best()
     return {"history": state.history, "steps": state.step, "resumed_from": resumed_from}
