@@ -139,3 +139,40 @@ def test_every_phase_of_a_run_reports_its_progress_in_a_log(tiny_config, monkeyp
     assert any(line.startswith("80/80 sequences (100%)") for line in phase("Scoring test"))
     assert phase("Validation loss") and phase("Reading data") and phase("Loading the model (" + tiny_config().model + ")")
     assert "writing the SavedModel" in " ".join(phase("Exporting")) and phase("Exporting")[-1].startswith("done in")
+
+
+def _kept_marks(ax):
+    return [line for line in ax.get_lines() if line.get_label().startswith("kept epoch")]
+
+
+def test_curves_have_whole_epochs_metric_axes_within_range_and_the_kept_epoch_marked():
+    from tfft.training.callbacks import history_figure
+
+    history = {"loss": [0.69, 0.31, 0.12], "accuracy": [0.6, 0.9, 1.0], "val_loss": [0.5, 0.2, 0.25],
+               "val_accuracy": [0.7, 1.0, 0.95], "val_f1": [0.66, 1.0, 0.97]}
+    fig = history_figure(history, best_epoch=2, metric="f1")
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
+    assert set(panels) == {"loss", "accuracy", "f1"}
+    for name, ax in panels.items():
+        low, high = ax.get_xlim()
+        assert [t for t in ax.get_xticks() if low <= t <= high] == [1, 2, 3], name
+        assert [list(mark.get_xdata()) for mark in _kept_marks(ax)] == [[2, 2]], name
+    for name, lowest in (("accuracy", 0.6), ("f1", 0.66)):
+        bottom, top = panels[name].get_ylim()
+        assert 0 <= bottom < lowest and top == 1.0, (name, bottom, top)  # not 1.04: scores end at 1
+    assert panels["loss"].get_ylim()[0] >= 0
+    stars = [line for line in panels["f1"].get_lines() if line.get_marker() == "*"]
+    assert [(list(s.get_xdata()), list(s.get_ydata())) for s in stars] == [([2], [1.0])]
+    assert not any(line.get_marker() == "*" for line in panels["loss"].get_lines())
+
+
+def test_seven_multilabel_panels_come_in_a_grid_each_readable():
+    from tfft.training.callbacks import history_figure
+
+    names = ["loss", "binary_accuracy", "micro_f1", "macro_f1", "roc_auc", "subset_accuracy", "jaccard"]
+    history = {f"val_{n}" if n != "loss" else n: [0.5, 0.6] for n in names}
+    fig = history_figure(history, best_epoch=1, metric="micro_f1")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    width, height = fig.get_size_inches()
+    assert len(visible) == 7 and width / height < 1.5  # not one 2800 x 320 strip
+    assert all(ax.get_position().width * width >= 3 for ax in visible)  # inches per panel

@@ -87,7 +87,8 @@ def train(cfg: Config) -> dict[str, Any]:
     results["model_dir"] = save_trained(model, os.path.join(out, "model"))
     results["export"] = api.export(model, cfg)
     results["history"] = trained["history"]
-    results["curves"] = plot_history(trained["history"], os.path.join(out, "curves.png"))
+    results["curves"] = plot_history(trained["history"], os.path.join(out, "curves.png"), results["best_epoch"],
+                                     cfg.metric_for_best)
     return _finish(cfg, results)
 
 
