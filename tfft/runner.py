@@ -70,7 +70,11 @@ def train(cfg: Config) -> dict[str, Any]:
         return shapes.attach(batches) if cfg.jit_compile else batches
 
     if cfg.cache_features:  # the head alone, on features computed once (fast: no checkpoints mid-run)
-        trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds, _verbosity())
+        val = prepared.features.get("validation")
+        score = (lambda outputs: prepared.task.evaluate(outputs, val, prepared.examples["validation"], model.info))
+        trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds, _verbosity(),
+                                  score=score if has_val else None,
+                                  validation_order=val.shortest_first() if has_val else None)
     else:
         trained = loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume,
                            _verbosity())
