@@ -19,8 +19,8 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "full": {"learning_rate": 5e-5, "epochs": 3, "early_stopping_patience": 0},
     "frozen": {"learning_rate": 2e-3, "epochs": 10, "early_stopping_patience": 0},
     "frozen, cached features": {"learning_rate": 2e-3, "epochs": 40, "early_stopping_patience": 5},
-    "adapter": {"learning_rate": 5e-4, "epochs": 5, "early_stopping_patience": 0},
-    "lora": {"learning_rate": 5e-4, "epochs": 5, "early_stopping_patience": 0},
+    "adapter": {"learning_rate": 2e-3, "epochs": 5, "early_stopping_patience": 0},
+    "lora": {"learning_rate": 2e-3, "epochs": 5, "early_stopping_patience": 0},
 }
 
 
@@ -43,8 +43,12 @@ class QAOptions:
                                           "of max_length).")
     n_best_size: int = opt(20, "QA: candidate start and end tokens per window, and answers kept per question.")
     max_answer_length: int = opt(30, "QA: longest answer, in tokens.")
-    null_score_diff_threshold: float = opt(0.0, "QA v2: answer nothing when the no-answer score beats the best "
-                                                "span's by more than this.")
+    null_score_diff_threshold: Optional[float] = opt(None, "QA v2: answer nothing when the no-answer score beats "
+                                                           "the best span's by more than this. Default: the "
+                                                           "trained model's (tuned, see below), else 0.")
+    tune_null_threshold: bool = opt(True, "QA v2: after training, choose the null-score threshold that gives the "
+                                          "best F1 on validation, and keep it with the model (predict and the "
+                                          "export use it).")
     strict: bool = opt(False, "QA: stop at an answer whose answer_start does not point at its text (default: "
                               "skip such training questions with a note).")
     question: tuple[str, ...] = opt((), "QA and t5_qa --mode=predict: a question to answer (repeatable; with "

@@ -86,7 +86,8 @@ def train(cfg: Config) -> dict[str, Any]:
     known: dict[str, Any] = {}
     if has_val:  # calibration changes only the task facts, so these outputs are scored too
         known["validation"] = api.split_outputs(model, cfg, "validation")
-        model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info)
+        model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info,
+                                             examples=prepared.examples["validation"])
     results.update(_score(model, cfg, prepared, known))
     if cfg.finetune in ("adapter", "lora"):  # before the merge: the LoRA updates alone
         results["adapter_weights"] = modes.save_adapter(model, cfg, os.path.join(out, modes.ADAPTER_FILE))

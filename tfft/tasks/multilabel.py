@@ -109,7 +109,7 @@ class MultiLabelTask(ClassificationTask):
         return result
 
     def calibrate(self, cfg: Any, outputs: Mapping[str, np.ndarray], features: Features,
-                  info: TaskInfo) -> TaskInfo:
+                  info: TaskInfo, examples: Optional[pd.DataFrame] = None) -> TaskInfo:
         if not cfg.tune_thresholds:
             return info
         tuned = tune_thresholds(features.labels, sigmoid(outputs["logits"]), DEFAULT_THRESHOLD)
