@@ -113,3 +113,11 @@ def test_an_output_dir_holding_a_different_run_is_kept(trained, tmp_path):
     message = _user_error([f"--flagfile={flagfile(tmp_path / 'x.flags', **changed)}"])
     assert "already holds a different run (differs in: epochs)" in message
     assert open(tmp / "run" / "results.json").read() == before
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+@pytest.mark.parametrize("mode", ["evaluate", "export"])
+def test_an_output_dir_that_cannot_be_created_is_one_line(tiny_model_dir, mode):
+    message = _user_error(["--task=classification", f"--model={tiny_model_dir}", f"--mode={mode}",
+                           "--label_names=negative,positive", "--output_dir=/proc/tfft-run"])
+    assert "--output_dir '/proc/tfft-run' cannot be created in '/proc' (No such file or directory)" in message

@@ -35,15 +35,17 @@ def same_run(cfg: Any) -> bool:
 def claim(cfg: Any, fresh: bool = False) -> str:
     """Makes ``cfg.output_dir`` this run's directory and returns it.
 
-    The directory is free when it does not exist, is empty, or holds a run of the same
-    config (unless ``fresh``: the run must start over). A different run is kept: an error,
-    or with ``--overwrite_output_dir`` it is moved aside to ``<output_dir>.replaced-<time>``
-    (never deleted).
+    The directory is free when it does not exist, holds nothing but a ``run_config.json``
+    (a start that failed before writing anything else), or holds a run of the same config
+    (unless ``fresh``: the run must start over). A different run is kept: an error, or with
+    ``--overwrite_output_dir`` it is moved aside to ``<output_dir>.replaced-<time>`` (never
+    deleted). Call :func:`tfft.preflight.check_destinations` first: this assumes ``path``
+    can be created and written.
     """
     path = cfg.output_dir
     record = os.path.join(path, RUN_FILE)
     wanted = _identity(cfg)
-    if os.path.isdir(path) and os.listdir(path):
+    if os.path.isdir(path) and set(os.listdir(path)) - {RUN_FILE}:
         previous = _previous(path)
         if previous != wanted or fresh:
             if not cfg.overwrite_output_dir:
@@ -55,7 +57,6 @@ def claim(cfg: Any, fresh: bool = False) -> str:
             os.rename(path, aside)
             print(f"Moved the previous contents of {path} to {aside}")
     os.makedirs(path, exist_ok=True)
-    _check_writable(path)
     io.write_json(record, wanted)
     return path
 
@@ -66,12 +67,3 @@ def _differences(previous: Any, wanted: dict[str, Any]) -> str:
     changed = [k for k in wanted if previous.get(k) != wanted[k]][:4]
     return f" (differs in: {', '.join(changed)})" if changed else ""
 
-
-def _check_writable(path: str) -> None:
-    probe = os.path.join(path, f".write-test-{os.getpid()}")
-    try:
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-    except OSError as err:
-        raise TfftError(f"--output_dir '{path}' is not writable ({err.strerror}); pass a writable directory.") from None

@@ -46,9 +46,10 @@ def run(cfg: Config) -> dict[str, Any]:
 def train(cfg: Config) -> dict[str, Any]:
     """Fine-tunes (resuming from a checkpoint of the same run), keeps the best epoch, scores
     validation and test, saves the model and exports."""
+    preflight.check_destinations(cfg)
     prepared = prepare(cfg)  # data and model are checked before the output directory is touched
     resume, start_over = checkpoints.plan_resume(cfg)
-    preflight.check(cfg, prepared.model_dir)
+    preflight.check_disk(cfg, prepared.model_dir)
     out = rundir.claim(cfg, fresh=start_over)
     console.data_summary(prepared)
     if cfg.deterministic:
@@ -95,6 +96,7 @@ def train(cfg: Config) -> dict[str, Any]:
 
 def evaluate(cfg: Config) -> dict[str, Any]:
     """Scores ``--model`` on the validation and test data."""
+    preflight.check_destinations(cfg)
     prepared = prepare(cfg)
     rundir.claim(cfg)
     console.data_summary(prepared)
@@ -119,6 +121,7 @@ def predict(cfg: Config) -> dict[str, Any]:
 
 def export(cfg: Config) -> dict[str, Any]:
     """Exports ``--model`` (for example a run's ``model/`` directory) without training."""
+    preflight.check_destinations(cfg)
     model = api.build_model(cfg)
     rundir.claim(cfg)
     return _finish(cfg, {"task": cfg.task, "model": cfg.model, "export": api.export(model, cfg)})
