@@ -57,6 +57,17 @@ def test_each_epoch_is_headed_with_its_number_of_the_run(trained):
     assert headers == [f"Epoch {k}/6" for k in range(1, 7)], headers
 
 
+def test_rerunning_a_completed_run_prints_one_line_exits_0_and_writes_nothing(trained):
+    tmp, _, _ = trained
+    results = tmp / "run" / "results.json"
+    before = sorted(os.listdir(tmp / "run")), sorted(os.listdir(tmp / "exports" / "kw")), results.read_text()
+    proc = run_python(["-m", "tfft.main", f"--flagfile={tmp / 'run.flags'}"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == [f"Run in {tmp / 'run'} is already complete (results: {results}, export: "
+                                        f"{tmp / 'exports' / 'kw' / '1'}); pass --overwrite_output_dir to train again."]
+    assert (sorted(os.listdir(tmp / "run")), sorted(os.listdir(tmp / "exports" / "kw")), results.read_text()) == before
+
+
 def test_predict_prints_label_and_probability(trained):
     tmp, _, _ = trained
     proc = run_python(["-m", "tfft.main", "--task=classification", f"--model={tmp / 'run' / 'model'}",

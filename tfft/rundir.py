@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Optional
 
 from tfft import io
 from tfft.errors import TfftError
 
 RUN_FILE = "run_config.json"
+RESULTS_FILE = "results.json"
 # Fields that do not change what a run computes.
 _NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir", "question", "context",
-                 "resume", "save_steps", "keep_checkpoints"}
+                 "resume", "save_steps", "keep_checkpoints", "keep_checkpoints_at_end"}
 
 
 def _identity(cfg: Any) -> dict[str, Any]:
@@ -30,6 +31,22 @@ def _previous(path: str) -> Any:
 def same_run(cfg: Any) -> bool:
     """Whether ``cfg.output_dir`` holds a run of this very config."""
     return _previous(cfg.output_dir) == _identity(cfg)
+
+
+def finished(cfg: Any) -> Optional[dict[str, Any]]:
+    """The results of a completed training run of this very config in ``cfg.output_dir``, or None.
+
+    A training run is complete once its ``results.json`` is written with ``"complete": true``,
+    which happens after ``model/`` and the export are written: an interrupted run never is.
+    """
+    path = os.path.join(cfg.output_dir, RESULTS_FILE)
+    if cfg.mode != "train" or not os.path.isfile(path) or not same_run(cfg):
+        return None
+    try:
+        results = io.read_json(path)
+    except ValueError:  # damaged: not a record of completion
+        return None
+    return results if isinstance(results, dict) and results.get("complete") is True else None
 
 
 def claim(cfg: Any, fresh: bool = False) -> str:
