@@ -36,7 +36,8 @@ class RunOptions:
                     choices=MODES)
     model: Optional[str] = opt(None, "Hub id, local save_pretrained dir, a tfft run's model/ dir, or 'minilm'.")
     output_dir: Optional[str] = opt(None, "Run directory for results, logs and the trained model. Default runs/<task>.")
-    overwrite_output_dir: bool = opt(False, "Allow reusing an output_dir that holds a different run.")
+    overwrite_output_dir: bool = opt(False, "Allow reusing an output_dir that holds a different run, or a completed "
+                                            "run of this config (train again); the old one is moved aside.")
     export_dir: str = opt("saved_models", "Root of the TF Serving layout: <export_dir>/<export_name>/<version>/.")
     export_name: Optional[str] = opt(None, "Model name in the export layout. Default: the task name.")
     seed: int = opt(42, "Seed for shuffling, splitting and initialisation.")
@@ -115,7 +116,10 @@ class RecoveryOptions:
     """Checkpoints, resuming and repeatable runs."""
 
     save_steps: int = opt(0, "Also checkpoint every N optimizer steps (0: only at the end of each epoch).")
-    keep_checkpoints: int = opt(2, "Checkpoints kept in <output_dir>/checkpoints/ (older ones are deleted).")
+    keep_checkpoints: int = opt(2, "Checkpoints kept in <output_dir>/checkpoints/ while the run trains (older ones "
+                                   "are deleted).")
+    keep_checkpoints_at_end: bool = opt(False, "Keep them when the run completes (default: checkpoints/ is deleted "
+                                               "once model/, the export and results.json are written).")
     resume: str = opt("auto", "auto: continue from the last checkpoint of the same config | never: refuse a run "
                               "dir with checkpoints | force: fail when there is none.", choices=RESUME)
     deterministic: bool = opt(False, "Seed every initialisation from --seed and use deterministic ops, so two runs "

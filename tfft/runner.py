@@ -3,7 +3,10 @@
 Every mode but predict writes ``<output_dir>/results.json``::
 
     {"task": ..., "model": ..., "eval": {"accuracy": ..., "f1": ...},
-     "test": {...}, "baseline": {"test": {...}}, "export": "<version dir>"}
+     "test": {...}, "baseline": {"test": {...}}, "export": "<version dir>",
+     "checkpoints": {"dir": ..., "kept": [], "bytes": ...}, "complete": true}
+
+(``checkpoints`` and ``complete``: train mode; see :func:`tfft.rundir.finished`.)
 """
 
 from __future__ import annotations
@@ -29,9 +32,15 @@ from tfft.training.strategy import is_chief, strategy_for
 def run(cfg: Config) -> dict[str, Any]:
     """Runs ``cfg.mode`` and returns its results (also written to ``results.json``).
 
+    A completed training run of the same config is not trained again (unless
+    ``--overwrite_output_dir``): one line, nothing written, its recorded results returned.
+
     In a multi-worker run every worker trains, but only the chief writes where the config
     says; the other workers write to a temporary directory that is removed afterwards.
     """
+    done = None if cfg.overwrite_output_dir else rundir.finished(cfg)  # on a shared disk every worker stops
+    if done is not None:
+        return _already_complete(cfg, done)
     modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
     if cfg.strategy != "multi_worker":
         return modes[cfg.mode](cfg)
@@ -46,9 +55,10 @@ def run(cfg: Config) -> dict[str, Any]:
 def train(cfg: Config) -> dict[str, Any]:
     """Fine-tunes (resuming from a checkpoint of the same run), keeps the best epoch, scores
     validation and test, saves the model and exports."""
+    preflight.check_destinations(cfg)
     prepared = prepare(cfg)  # data and model are checked before the output directory is touched
     resume, start_over = checkpoints.plan_resume(cfg)
-    preflight.check(cfg, prepared.model_dir)
+    preflight.check_disk(cfg, prepared.model_dir)
     out = rundir.claim(cfg, fresh=start_over)
     console.data_summary(prepared)
     if cfg.deterministic:
@@ -95,11 +105,32 @@ def train(cfg: Config) -> dict[str, Any]:
     results["export"] = api.export(model, cfg)
     results["history"] = trained["history"]
     results["curves"] = plot_history(trained["history"], os.path.join(out, "curves.png"))
-    return _finish(cfg, results)
+    return _complete(cfg, results)
+
+
+def _complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
+    """Records the training run as complete in results.json, then deletes its checkpoints
+    unless they are kept: model/ and the export are safely written by now, and a complete
+    run is never resumed."""
+    results["checkpoints"] = checkpoints.at_end(cfg)
+    results["complete"] = True
+    path = os.path.join(cfg.output_dir, rundir.RESULTS_FILE)
+    io.write_json(path, results)
+    checkpoints.drop(cfg, results["checkpoints"])
+    console.results_summary(results, path)
+    return results
+
+
+def _already_complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
+    """A rerun of a completed run: one line; returns its recorded results."""
+    checkpoints.drop(cfg, results.get("checkpoints"))  # in case it stopped between results.json and the drop
+    console.already_complete(cfg.output_dir, os.path.join(cfg.output_dir, rundir.RESULTS_FILE), results)
+    return results
 
 
 def evaluate(cfg: Config) -> dict[str, Any]:
     """Scores ``--model`` on the validation and test data."""
+    preflight.check_destinations(cfg)
     prepared = prepare(cfg)
     rundir.claim(cfg)
     console.data_summary(prepared)
@@ -124,6 +155,7 @@ def predict(cfg: Config) -> dict[str, Any]:
 
 def export(cfg: Config) -> dict[str, Any]:
     """Exports ``--model`` (for example a run's ``model/`` directory) without training."""
+    preflight.check_destinations(cfg)
     model = api.build_model(cfg)
     rundir.claim(cfg)
     return _finish(cfg, {"task": cfg.task, "model": cfg.model, "export": api.export(model, cfg)})
