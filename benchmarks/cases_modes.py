@@ -61,7 +61,7 @@ def _cached_head_epoch(model: Any, cfg: Any, train_ds: Any) -> Any:
     from tfft.api import global_batch
     from tfft.training.cached import cached_dataset, head_model, head_split
 
-    extract, layers = head_split(model.hf_model)
+    extract, layers = head_split(model.hf_model, model.info.extras.get("pooling"))
     cached = cached_dataset(extract, train_ds, global_batch(cfg, cfg.batch_size), shuffle_seed=cfg.seed)
     head = head_model(model, layers, int(cached.element_spec[0].shape[-1]))
     head.compile(optimizer=model.optimizer, loss=model.loss)

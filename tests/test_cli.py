@@ -58,6 +58,17 @@ def test_each_epoch_ends_in_a_line_with_its_number_of_the_run_its_time_and_metri
     assert all(" - loss " in line and " - val_accuracy " in line for line in ends), ends
 
 
+def test_rerunning_a_completed_run_prints_one_line_exits_0_and_writes_nothing(trained):
+    tmp, _, _ = trained
+    results = tmp / "run" / "results.json"
+    before = sorted(os.listdir(tmp / "run")), sorted(os.listdir(tmp / "exports" / "kw")), results.read_text()
+    proc = run_python(["-m", "tfft.main", f"--flagfile={tmp / 'run.flags'}"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == [f"Run in {tmp / 'run'} is already complete (results: {results}, export: "
+                                        f"{tmp / 'exports' / 'kw' / '1'}); pass --overwrite_output_dir to train again."]
+    assert (sorted(os.listdir(tmp / "run")), sorted(os.listdir(tmp / "exports" / "kw")), results.read_text()) == before
+
+
 def test_predict_prints_label_and_probability(trained):
     tmp, _, _ = trained
     proc = run_python(["-m", "tfft.main", "--task=classification", f"--model={tmp / 'run' / 'model'}",
@@ -99,7 +110,7 @@ def test_help_is_a_short_usage_of_tasks_modes_and_main_flags(arg):
     modes = lines[lines.index("Modes (--mode)") + 1:]
     assert [ln.split()[0] for ln in modes[:modes.index("")] if not ln.startswith("   ")] == list(MODES)
     assert {"What to run and where to write it", "Optimisation, evaluation and hardware"} <= set(lines)
-    assert "  --epochs=3 " in proc.stdout and "--train_file" in proc.stdout
+    assert "  --batch_size=16 " in proc.stdout and "--train_file" in proc.stdout
     assert "absl" not in proc.stdout and "--pdb" not in proc.stdout and "Try --helpfull" not in proc.stdout
 
 
@@ -132,3 +143,11 @@ def test_an_output_dir_holding_a_different_run_is_kept(trained, tmp_path):
     message = _user_error([f"--flagfile={flagfile(tmp_path / 'x.flags', **changed)}"])
     assert "already holds a different run (differs in: epochs)" in message
     assert open(tmp / "run" / "results.json").read() == before
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+@pytest.mark.parametrize("mode", ["evaluate", "export"])
+def test_an_output_dir_that_cannot_be_created_is_one_line(tiny_model_dir, mode):
+    message = _user_error(["--task=classification", f"--model={tiny_model_dir}", f"--mode={mode}",
+                           "--label_names=negative,positive", "--output_dir=/proc/tfft-run"])
+    assert "--output_dir '/proc/tfft-run' cannot be created in '/proc' (No such file or directory)" in message

@@ -2,6 +2,7 @@
 
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -184,3 +185,30 @@ def test_rest_bodies_and_replies_in_both_formats():
     assert client.parse_rest({"outputs": {"label": ["positive", "negative"], "class_id": [1, 0]}}) == rows
     with pytest.raises(ValueError, match="TF Serving returned an error: bad input"):
         client.parse_rest({"error": "bad input"})
+
+
+def _modes(root: str) -> tuple[set[int], set[int]]:
+    """The permission bits of every directory (``root`` included) and every file under ``root``."""
+    dirs, files = {stat.S_IMODE(os.stat(root).st_mode)}, set()
+    for parent, subdirs, names in os.walk(root):
+        dirs |= {stat.S_IMODE(os.stat(os.path.join(parent, d)).st_mode) for d in subdirs}
+        files |= {stat.S_IMODE(os.stat(os.path.join(parent, n)).st_mode) for n in names}
+    return dirs, files
+
+
+@pytest.mark.parametrize("umask, dirs, files", [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)],
+                         ids=["umask-022", "umask-027"])
+def test_a_published_version_and_model_dir_are_as_readable_as_the_umask_allows(exported, tmp_path, umask, dirs,
+                                                                                files):
+    """A TF Serving process running as another user must be able to read the version."""
+    from tfft.runner import save_trained
+
+    _, model, _ = exported
+    cfg = exported[0].replace(export_dir=str(tmp_path / "exports"))
+    old = os.umask(umask)
+    try:
+        published = [tfft.export(model, cfg), save_trained(model, str(tmp_path / "run" / "model"))]
+    finally:
+        os.umask(old)
+    for path in published:
+        assert _modes(path) == ({dirs}, {files}), path

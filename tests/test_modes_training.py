@@ -45,17 +45,21 @@ def _probabilities(predictions, names):
 
 @pytest.mark.parametrize("overrides, epochs, learning_rate, threshold", [
     ({"finetune": "frozen", "cache_features": True}, 6, 1e-2, 0.8),
+    ({"finetune": "frozen", "cache_features": True, "pooling": "mean"}, 6, 1e-2, 0.8),
     ({"finetune": "adapter", "head": "mlp"}, 3, 5e-3, 0.9),
     ({"finetune": "lora"}, 3, 1e-2, 0.9),
-], ids=["frozen-cached", "adapter-mlp", "lora"])
+], ids=["frozen-cached", "frozen-cached-mean", "adapter-mlp", "lora"])
 def test_mode_learns_reloads_and_serves_in_a_tensorflow_only_process(tiny_config, pretrained_dir, overrides,
                                                                       epochs, learning_rate, threshold):
     cfg = tiny_config(model=pretrained_dir, epochs=epochs, learning_rate=learning_rate, **overrides)
     results = tfft.run(cfg)
     assert results["eval"]["accuracy"] >= threshold, results["eval"]
+    if cfg.cache_features:  # each epoch was scored on the cached features, as the whole model scores it
+        kept = results["best_epoch"] - 1
+        assert results["history"]["val_f1"][kept] == pytest.approx(results["eval"]["f1"], abs=1e-6)
     names = ("negative", "positive")
     predict = cfg.replace(mode="predict", model=results["model_dir"], text=("x",), finetune="full", head="linear",
-                          cache_features=False)
+                          cache_features=False, pooling="auto")  # the trained model's pooling is kept
     reloaded = _probabilities(tfft.predict(tfft.build_model(predict), predict, TEXTS), names)
     served = serve_export(results["export"], TEXTS)
     np.testing.assert_allclose(served["probabilities"], reloaded, atol=1e-5)

@@ -279,3 +279,24 @@ def test_a_model_without_token_type_ids_gets_and_serves_none(tmp_path, qa_config
     logits = tfft.api.split_outputs(keras_model, cfg, "validation")["span_logits"]
     assert logits.shape[:2] == (len(prepare(cfg).features["validation"]), 2)
 
+
+
+def test_v2_tunes_the_null_threshold_on_validation_and_keeps_it(qa_config, tmp_path):
+    rows = qa_rows(16, 5)
+    path = write_squad_json(tmp_path / "v.json", rows, impossible={r["id"] for r in rows[::2]})
+    cfg = qa_config(qa_rows(20, 1), validation_file=path, version_2_with_negative=True)
+    prepared = prepare(cfg)
+    model = tfft.build_model(cfg)  # untrained: its null scores spread, so the threshold matters
+    outputs = tfft.api.split_outputs(model, cfg, "validation")
+    features, examples = prepared.features["validation"], prepared.examples["validation"]
+    before = prepared.task.evaluate(outputs, features, examples, model.info)
+    tuned = prepared.task.calibrate(cfg, outputs, features, model.info, examples=examples)
+    assert tuned.extras["null_threshold_tuned"] and tuned.extras["null_score_diff_threshold"] == before["best_f1_thresh"]
+    after = prepared.task.evaluate(outputs, features, examples, tuned)
+    assert after["f1"] == pytest.approx(before["best_f1"]) and after["f1"] >= before["f1"]
+    # a reloaded model keeps it; the flag, given, wins; --tune_null_threshold=false tunes nothing
+    assert prepared.task.update_info(cfg, tuned).extras["null_score_diff_threshold"] == before["best_f1_thresh"]
+    assert prepared.task.update_info(cfg.replace(null_score_diff_threshold=1.5), tuned).extras[
+        "null_score_diff_threshold"] == 1.5
+    off = cfg.replace(tune_null_threshold=False)
+    assert prepared.task.calibrate(off, outputs, features, model.info, examples=examples) is model.info

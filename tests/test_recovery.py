@@ -184,18 +184,20 @@ def test_up_front_checks_refuse_a_full_disk_and_a_file_as_export_dir(tiny_config
     from tfft import preflight
 
     cfg = tiny_config()
-    preflight.check(cfg, tiny_model_dir)  # the real disk has room for a 2-layer model
+    preflight.check_disk(cfg, tiny_model_dir)  # the real disk has room for a 2-layer model
     weights = preflight.weight_bytes(tiny_model_dir)
     assert weights > 0
     monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**12, 10**12, weights))
     with pytest.raises(TfftError, match=r"Not enough free disk .* MB are free"):
-        preflight.check(cfg, tiny_model_dir)
+        preflight.check_disk(cfg, tiny_model_dir)
     monkeypatch.undo()
     (tmp_path / "a_file").write_text("x")
     with pytest.raises(TfftError, match="--export_dir .* is a file"):
-        preflight.check(tiny_config(export_dir=str(tmp_path / "a_file")), tiny_model_dir)
+        preflight.check_destinations(tiny_config(export_dir=str(tmp_path / "a_file")))
+    with pytest.raises(TfftError, match="--output_dir .* is a file, not a directory"):
+        preflight.check_destinations(tiny_config(output_dir=str(tmp_path / "a_file")))
     with pytest.raises(TfftError, match="--output_dir .* cannot be created"):
-        preflight.check(tiny_config(output_dir=str(tmp_path / "a_file" / "run")), tiny_model_dir)
+        preflight.check_destinations(tiny_config(output_dir=str(tmp_path / "a_file" / "run")))
 
 
 def test_best_epoch_tracking_survives_a_resume():

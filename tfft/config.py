@@ -36,7 +36,8 @@ class RunOptions:
                     choices=MODES)
     model: Optional[str] = opt(None, "Hub id, local save_pretrained dir, a tfft run's model/ dir, or 'minilm'.")
     output_dir: Optional[str] = opt(None, "Run directory for results, logs and the trained model. Default runs/<task>.")
-    overwrite_output_dir: bool = opt(False, "Allow reusing an output_dir that holds a different run.")
+    overwrite_output_dir: bool = opt(False, "Allow reusing an output_dir that holds a different run, or a completed "
+                                            "run of this config (train again); the old one is moved aside.")
     export_dir: str = opt("saved_models", "Root of the TF Serving layout: <export_dir>/<export_name>/<version>/.")
     export_name: Optional[str] = opt(None, "Model name in the export layout. Default: the task name.")
     seed: int = opt(42, "Seed for shuffling, splitting and initialisation.")
@@ -75,12 +76,15 @@ class TrainOptions:
     batch_size: int = opt(16, "Batch size per replica; the global batch is this times the replicas.")
     eval_batch_size: Optional[int] = opt(None, "Largest evaluation batch per replica (smaller where lengths "
                                                "spread, to pad less). Default 2x batch_size.")
-    epochs: int = opt(3, "Passes over the training data.")
-    learning_rate: float = opt(2e-5, "Peak learning rate of AdamW.")
+    epochs: Optional[int] = opt(None, "Passes over the training data. Default: the --finetune mode's (see "
+                                      "Fine-tuning defaults in the README).")
+    learning_rate: Optional[float] = opt(None, "Peak learning rate of AdamW. Default: the --finetune mode's (see "
+                                               "Fine-tuning defaults in the README).")
     weight_decay: float = opt(0.01, "Decoupled weight decay (not applied to biases and LayerNorms).")
     warmup_ratio: float = opt(0.1, "Share of the steps spent warming the learning rate up from 0.")
     metric_for_best: Optional[str] = opt(None, "Validation metric whose best epoch is kept.")
-    early_stopping_patience: int = opt(0, "Stop after N epochs without improvement (0: never).")
+    early_stopping_patience: Optional[int] = opt(None, "Stop after N epochs without improvement (0: never). "
+                                                       "Default: the --finetune mode's (0 but for frozen).")
     label_weights: str = opt("none", "Multi-label: 'auto' weights each label's positives by its negatives/positives "
                                      "ratio in train (helps rare labels).", choices=("none", "auto"))
     tune_thresholds: bool = opt(False, "Multi-label: choose each label's threshold on validation to maximise its F1.")
@@ -112,7 +116,10 @@ class RecoveryOptions:
     """Checkpoints, resuming and repeatable runs."""
 
     save_steps: int = opt(0, "Also checkpoint every N optimizer steps (0: only at the end of each epoch).")
-    keep_checkpoints: int = opt(2, "Checkpoints kept in <output_dir>/checkpoints/ (older ones are deleted).")
+    keep_checkpoints: int = opt(2, "Checkpoints kept in <output_dir>/checkpoints/ while the run trains (older ones "
+                                   "are deleted).")
+    keep_checkpoints_at_end: bool = opt(False, "Keep them when the run completes (default: checkpoints/ is deleted "
+                                               "once model/, the export and results.json are written).")
     resume: str = opt("auto", "auto: continue from the last checkpoint of the same config | never: refuse a run "
                               "dir with checkpoints | force: fail when there is none.", choices=RESUME)
     deterministic: bool = opt(False, "Seed every initialisation from --seed and use deterministic ops, so two runs "
@@ -126,8 +133,10 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
 
     def __post_init__(self) -> None:
         from tfft.tasks import get_task  # late: tasks import the model libraries
+        from tfft.tasks.classification import ClassificationTask
 
         task = get_task(self.task)
+        unset = {f.name for f in dataclasses.fields(self) if getattr(self, f.name) is None}
         for name, value in task.defaults.items():
             if getattr(self, name) is None and not (name in _DATA_SOURCE and self._has_files()):
                 object.__setattr__(self, name, value)
@@ -136,12 +145,15 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
             object.__setattr__(self, "output_dir", os.path.join("runs", self.task + suffix))
         if self.export_name is None:
             object.__setattr__(self, "export_name", self.task)
+        self._finetune_defaults(isinstance(task, ClassificationTask))
         if self.eval_batch_size is None:
             object.__setattr__(self, "eval_batch_size", 2 * self.batch_size)
         for name in ("label_names", "label_columns", "lora_targets", "devices"):
             object.__setattr__(self, name, tuple(str(n) for n in getattr(self, name)))
         for name in ("text", "question", "context"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        # not a field: which values were derived, so replace() derives them again
+        object.__setattr__(self, "_derived", frozenset(unset))
         self._check(task)
 
     def _has_files(self) -> bool:
@@ -205,8 +217,11 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
                             "--context; pass one --context for all questions, or one per question.")
 
     def replace(self, **changes: Any) -> "Config":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed (validated again). Values that were derived (left
+        unset: the task's and the fine-tuning mode's defaults, ``output_dir``, ...) are derived
+        again, so ``cfg.replace(finetune="lora")`` gets LoRA's learning rate."""
+        derived = {name: None for name in getattr(self, "_derived", ()) if name not in changes}
+        return dataclasses.replace(self, **{**derived, **changes})
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON-ready values."""

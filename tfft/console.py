@@ -86,4 +86,17 @@ def results_summary(results: dict[str, Any], path: str) -> None:
         print(f"exported: {results['export']}")
     if results.get("model_dir"):
         print(f"model: {results['model_dir']}")
+    kept = results.get("checkpoints")
+    if kept:
+        size = f"{kept['bytes'] / 2**20:.1f} MB"
+        print(f"checkpoints: kept {', '.join(kept['kept'])} in {kept['dir']} ({size})" if kept["kept"] else
+              f"checkpoints: deleted ({size}) now that the model and export are written; "
+              "--keep_checkpoints_at_end keeps them")
     print(f"results: {path}")
+
+
+def already_complete(run_dir: str, path: str, results: dict[str, Any]) -> None:
+    """The one line of a rerun of a completed run."""
+    export = f", export: {results['export']}" if results.get("export") else ""
+    print(f"Run in {run_dir} is already complete (results: {path}{export}); pass --overwrite_output_dir to "
+          "train again.")

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from typing import Any
 
 
@@ -44,3 +45,19 @@ def replace_dir(tmp: str, final: str) -> None:
     os.rename(tmp, final)
     if old:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def make_temp_dir(parent: str, prefix: str) -> str:
+    """Creates a new, uniquely named directory in ``parent`` and returns its path.
+
+    Unlike ``tempfile.mkdtemp`` (always 0700) it gets the permissions the umask allows
+    (0755 under umask 022), which a directory published by renaming it keeps: TF Serving
+    running as another user must be able to read an export version.
+    """
+    while True:
+        path = os.path.join(parent, prefix + uuid.uuid4().hex[:12])
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:  # about one chance in 2**48
+            continue

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Optional
 
 from tfft import io
 from tfft.errors import TfftError
 
 RUN_FILE = "run_config.json"
+RESULTS_FILE = "results.json"
 # Fields that do not change what a run computes.
 _NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir", "question", "context",
-                 "resume", "save_steps", "keep_checkpoints"}
+                 "resume", "save_steps", "keep_checkpoints", "keep_checkpoints_at_end"}
 
 
 def _identity(cfg: Any) -> dict[str, Any]:
@@ -32,18 +33,36 @@ def same_run(cfg: Any) -> bool:
     return _previous(cfg.output_dir) == _identity(cfg)
 
 
+def finished(cfg: Any) -> Optional[dict[str, Any]]:
+    """The results of a completed training run of this very config in ``cfg.output_dir``, or None.
+
+    A training run is complete once its ``results.json`` is written with ``"complete": true``,
+    which happens after ``model/`` and the export are written: an interrupted run never is.
+    """
+    path = os.path.join(cfg.output_dir, RESULTS_FILE)
+    if cfg.mode != "train" or not os.path.isfile(path) or not same_run(cfg):
+        return None
+    try:
+        results = io.read_json(path)
+    except ValueError:  # damaged: not a record of completion
+        return None
+    return results if isinstance(results, dict) and results.get("complete") is True else None
+
+
 def claim(cfg: Any, fresh: bool = False) -> str:
     """Makes ``cfg.output_dir`` this run's directory and returns it.
 
-    The directory is free when it does not exist, is empty, or holds a run of the same
-    config (unless ``fresh``: the run must start over). A different run is kept: an error,
-    or with ``--overwrite_output_dir`` it is moved aside to ``<output_dir>.replaced-<time>``
-    (never deleted).
+    The directory is free when it does not exist, holds nothing but a ``run_config.json``
+    (a start that failed before writing anything else), or holds a run of the same config
+    (unless ``fresh``: the run must start over). A different run is kept: an error, or with
+    ``--overwrite_output_dir`` it is moved aside to ``<output_dir>.replaced-<time>`` (never
+    deleted). Call :func:`tfft.preflight.check_destinations` first: this assumes ``path``
+    can be created and written.
     """
     path = cfg.output_dir
     record = os.path.join(path, RUN_FILE)
     wanted = _identity(cfg)
-    if os.path.isdir(path) and os.listdir(path):
+    if os.path.isdir(path) and set(os.listdir(path)) - {RUN_FILE}:
         previous = _previous(path)
         if previous != wanted or fresh:
             if not cfg.overwrite_output_dir:
@@ -55,7 +74,6 @@ def claim(cfg: Any, fresh: bool = False) -> str:
             os.rename(path, aside)
             print(f"Moved the previous contents of {path} to {aside}")
     os.makedirs(path, exist_ok=True)
-    _check_writable(path)
     io.write_json(record, wanted)
     return path
 
@@ -66,12 +84,3 @@ def _differences(previous: Any, wanted: dict[str, Any]) -> str:
     changed = [k for k in wanted if previous.get(k) != wanted[k]][:4]
     return f" (differs in: {', '.join(changed)})" if changed else ""
 
-
-def _check_writable(path: str) -> None:
-    probe = os.path.join(path, f".write-test-{os.getpid()}")
-    try:
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-    except OSError as err:
-        raise TfftError(f"--output_dir '{path}' is not writable ({err.strerror}); pass a writable directory.") from None

@@ -3,7 +3,10 @@
 Every mode but predict writes ``<output_dir>/results.json``::
 
     {"task": ..., "model": ..., "eval": {"accuracy": ..., "f1": ...},
-     "test": {...}, "baseline": {"test": {...}}, "export": "<version dir>"}
+     "test": {...}, "baseline": {"test": {...}}, "export": "<version dir>",
+     "checkpoints": {"dir": ..., "kept": [], "bytes": ...}, "complete": true}
+
+(``checkpoints`` and ``complete``: train mode; see :func:`tfft.rundir.finished`.)
 """
 
 from __future__ import annotations
@@ -28,9 +31,15 @@ from tfft.training.strategy import is_chief, strategy_for
 def run(cfg: Config) -> dict[str, Any]:
     """Runs ``cfg.mode`` and returns its results (also written to ``results.json``).
 
+    A completed training run of the same config is not trained again (unless
+    ``--overwrite_output_dir``): one line, nothing written, its recorded results returned.
+
     In a multi-worker run every worker trains, but only the chief writes where the config
     says; the other workers write to a temporary directory that is removed afterwards.
     """
+    done = None if cfg.overwrite_output_dir else rundir.finished(cfg)  # on a shared disk every worker stops
+    if done is not None:
+        return _already_complete(cfg, done)
     modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
     if cfg.strategy != "multi_worker":
         return modes[cfg.mode](cfg)
@@ -45,9 +54,10 @@ def run(cfg: Config) -> dict[str, Any]:
 def train(cfg: Config) -> dict[str, Any]:
     """Fine-tunes (resuming from a checkpoint of the same run), keeps the best epoch, scores
     validation and test, saves the model and exports."""
+    preflight.check_destinations(cfg)
     prepared = prepare(cfg)  # data and model are checked before the output directory is touched
     resume, start_over = checkpoints.plan_resume(cfg)
-    preflight.check(cfg, prepared.model_dir)
+    preflight.check_disk(cfg, prepared.model_dir)
     out = rundir.claim(cfg, fresh=start_over)
     console.data_summary(prepared)
     if cfg.deterministic:
@@ -69,7 +79,11 @@ def train(cfg: Config) -> dict[str, Any]:
         return shapes.attach(batches) if cfg.jit_compile else batches
 
     if cfg.cache_features:  # the head alone, on features computed once (fast: no checkpoints mid-run)
-        trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds)
+        val = prepared.features.get("validation")
+        score = (lambda outputs: prepared.task.evaluate(outputs, val, prepared.examples["validation"], model.info))
+        trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds,
+                                  score=score if has_val else None,
+                                  validation_order=val.shortest_first() if has_val else None)
     else:
         trained = loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume)
     if cfg.jit_compile:
@@ -80,7 +94,8 @@ def train(cfg: Config) -> dict[str, Any]:
     known: dict[str, Any] = {}
     if has_val:  # calibration changes only the task facts, so these outputs are scored too
         known["validation"] = api.split_outputs(model, cfg, "validation")
-        model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info)
+        model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info,
+                                             examples=prepared.examples["validation"])
     results.update(_score(model, cfg, prepared, known))
     if cfg.finetune in ("adapter", "lora"):  # before the merge: the LoRA updates alone
         results["adapter_weights"] = modes.save_adapter(model, cfg, os.path.join(out, modes.ADAPTER_FILE))
@@ -89,11 +104,32 @@ def train(cfg: Config) -> dict[str, Any]:
     results["history"] = trained["history"]
     results["curves"] = plot_history(trained["history"], os.path.join(out, "curves.png"), results["best_epoch"],
                                      cfg.metric_for_best)
-    return _finish(cfg, results)
+    return _complete(cfg, results)
+
+
+def _complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
+    """Records the training run as complete in results.json, then deletes its checkpoints
+    unless they are kept: model/ and the export are safely written by now, and a complete
+    run is never resumed."""
+    results["checkpoints"] = checkpoints.at_end(cfg)
+    results["complete"] = True
+    path = os.path.join(cfg.output_dir, rundir.RESULTS_FILE)
+    io.write_json(path, results)
+    checkpoints.drop(cfg, results["checkpoints"])
+    console.results_summary(results, path)
+    return results
+
+
+def _already_complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
+    """A rerun of a completed run: one line; returns its recorded results."""
+    checkpoints.drop(cfg, results.get("checkpoints"))  # in case it stopped between results.json and the drop
+    console.already_complete(cfg.output_dir, os.path.join(cfg.output_dir, rundir.RESULTS_FILE), results)
+    return results
 
 
 def evaluate(cfg: Config) -> dict[str, Any]:
     """Scores ``--model`` on the validation and test data."""
+    preflight.check_destinations(cfg)
     prepared = prepare(cfg)
     rundir.claim(cfg)
     console.data_summary(prepared)
@@ -118,6 +154,7 @@ def predict(cfg: Config) -> dict[str, Any]:
 
 def export(cfg: Config) -> dict[str, Any]:
     """Exports ``--model`` (for example a run's ``model/`` directory) without training."""
+    preflight.check_destinations(cfg)
     model = api.build_model(cfg)
     rundir.claim(cfg)
     return _finish(cfg, {"task": cfg.task, "model": cfg.model, "export": api.export(model, cfg)})

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from tfft.errors import TfftError
-from tfft.models import adapters, lora
+from tfft.models import adapters, lora, pooling
 from tfft.models.layers import weight_key
 
 HEAD_LAYERS = ("classifier", "pre_classifier", "qa_outputs", "lm_head")
@@ -85,7 +85,7 @@ def frozen_weights(model: Any, mode: str) -> list[Any]:
     head, backbone = [], []
     for w in hf.weights:
         (head if weight_key(hf, w).split("/")[0] in HEAD_LAYERS else backbone).append(w)
-    frozen = []
+    frozen = pooling.unused_weights(hf, model.info.extras.get("pooling"))
     if getattr(model, "mlp_head", None) is not None:  # the linear classifier it replaces is unused
         classifier = hf.classifier
         head = [w for w in head if all(w is not v for v in classifier.weights)]

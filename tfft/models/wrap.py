@@ -102,7 +102,8 @@ class Seq2SeqTaskModel(TaskModel):
 
 
 def wrap(hf_model: Any, input_names: Sequence[str], output_names: Sequence[str], *,
-         info: Any, tokenizer: Any, head: Optional[Head] = None, model_class: type = TaskModel) -> TaskModel:
+         info: Any, tokenizer: Any, head: Optional[Head] = None, model_class: type = TaskModel,
+         forward: Optional[Callable[[dict[str, Any]], Mapping[str, tf.Tensor]]] = None) -> TaskModel:
     """Functional model: int32 ``[batch, seq]`` inputs -> named float32 outputs.
 
     Args:
@@ -115,11 +116,13 @@ def wrap(hf_model: Any, input_names: Sequence[str], output_names: Sequence[str],
         head: Optional ``head(hf_outputs, inputs) -> {name: tensor}`` that derives the
             outputs (e.g. QA masks padding and stacks start/end logits).
         model_class: The Keras model class (seq2seq derives decoder inputs from labels).
+        forward: Optional ``forward(inputs) -> outputs`` run instead of ``hf_model(inputs)``
+            (a sentence head on another pooling, :func:`tfft.models.pooling.forward`).
     """
     fuse_gelus(hf_model)
     fuse_layer_norms(hf_model)
     inputs = {name: tf.keras.Input(shape=(None,), dtype=tf.int32, name=name) for name in input_names}
-    result = hf_model(dict(inputs))
+    result = (forward or hf_model)(dict(inputs))
     if head is not None:
         result = head(result, inputs)
     outputs = {name: tf.keras.layers.Activation("linear", dtype="float32", name=name)(result[name])

@@ -13,13 +13,13 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from typing import Any
 
 import tensorflow as tf
 
 from tfft import progress
 from tfft.errors import TfftError
+from tfft.io import make_temp_dir
 from tfft.serving.ops import missing_in_tf_serving, signature_ops, split_xla
 from tfft.serving.parity import check_export
 from tfft.serving.text import text_encoder
@@ -54,7 +54,7 @@ def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
     progress.note("tracing the serving signatures")  # each step says itself in the open export phase
     encoder = text_encoder(model.tokenizer, model.info.max_length)
     signatures = serving_signatures(model, task, encoder)
-    tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=base)
+    tmp = make_temp_dir(base, ".tmp-export-")
     try:
         root = tf.Module()
         root.weights = list(model.weights)  # track variables only: no Keras layer serialisation

@@ -178,7 +178,7 @@ class Task(abc.ABC):
         return info
 
     def calibrate(self, cfg: "Config", outputs: Mapping[str, np.ndarray], features: "Features",
-                  info: TaskInfo) -> TaskInfo:
+                  info: TaskInfo, examples: Optional["pd.DataFrame"] = None) -> TaskInfo:
         """Post-training adjustment from validation outputs (e.g. tuned thresholds); default: none."""
         return info
 

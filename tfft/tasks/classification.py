@@ -18,6 +18,9 @@ from tfft.tasks.base import Task, TaskInfo
 class ClassificationTask(Task):
     """Text -> one of N classes, softmax head, sparse categorical cross-entropy."""
 
+    #: The Hugging Face ``problem_type`` of the classifier (None: single-label).
+    problem_type: Optional[str] = None
+
     def __init__(self, name: str, **defaults: Any) -> None:
         base = {"text_column": "text", "label_column": "label", "metric_for_best": "accuracy"}
         super().__init__(name, **{**base, **defaults})
@@ -70,15 +73,24 @@ class ClassificationTask(Task):
 
     # -- model --------------------------------------------------------------------------
     def build_model(self, cfg: Any, info: TaskInfo, model_dir: str) -> Any:
+        """A Hugging Face sequence classifier (``problem_type`` of the task) whose head reads the
+        vector ``--pooling`` picks; the pooling is kept in the task facts saved with the model."""
+        import dataclasses
+
         from transformers import TFAutoModelForSequenceClassification
 
+        from tfft.models import pooling
         from tfft.models.loading import load_pretrained, load_tokenizer
         from tfft.models.wrap import wrap
 
         labels = dict(enumerate(info.label_names))
+        extra = {"problem_type": self.problem_type} if self.problem_type else {}
         hf = load_pretrained(TFAutoModelForSequenceClassification, model_dir, num_labels=len(labels),
-                             id2label=labels, label2id={v: k for k, v in labels.items()})
-        return wrap(hf, self.input_names, ["logits"], info=info, tokenizer=load_tokenizer(model_dir))
+                             id2label=labels, label2id={v: k for k, v in labels.items()}, **extra)
+        chosen = pooling.choose(cfg.pooling, model_dir, hf, info.extras.get("pooling"))
+        info = dataclasses.replace(info, extras={**info.extras, "pooling": chosen})
+        return wrap(hf, self.input_names, ["logits"], info=info, tokenizer=load_tokenizer(model_dir),
+                    forward=pooling.forward(hf, chosen))
 
     def loss(self, cfg: Any, info: TaskInfo) -> Any:
         import tensorflow as tf

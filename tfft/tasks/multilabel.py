@@ -33,6 +33,8 @@ DEFAULT_THRESHOLD = 0.5
 class MultiLabelTask(ClassificationTask):
     """Text -> a subset of K labels."""
 
+    problem_type = "multi_label_classification"
+
     def __init__(self, name: str, **defaults: Any) -> None:
         base = {"text_column": "text", "id_column": "id", "metric_for_best": "micro_f1"}
         super(ClassificationTask, self).__init__(name, **{**base, **defaults})
@@ -82,18 +84,6 @@ class MultiLabelTask(ClassificationTask):
         return features
 
     # -- model --------------------------------------------------------------------------
-    def build_model(self, cfg: Any, info: TaskInfo, model_dir: str) -> Any:
-        from transformers import TFAutoModelForSequenceClassification
-
-        from tfft.models.loading import load_pretrained, load_tokenizer
-        from tfft.models.wrap import wrap
-
-        labels = dict(enumerate(info.label_names))
-        hf = load_pretrained(TFAutoModelForSequenceClassification, model_dir, num_labels=len(labels),
-                             id2label=labels, label2id={v: k for k, v in labels.items()},
-                             problem_type="multi_label_classification")
-        return wrap(hf, self.input_names, ["logits"], info=info, tokenizer=load_tokenizer(model_dir))
-
     def loss(self, cfg: Any, info: TaskInfo) -> Any:
         import tensorflow as tf
 
@@ -119,7 +109,7 @@ class MultiLabelTask(ClassificationTask):
         return result
 
     def calibrate(self, cfg: Any, outputs: Mapping[str, np.ndarray], features: Features,
-                  info: TaskInfo) -> TaskInfo:
+                  info: TaskInfo, examples: Optional[pd.DataFrame] = None) -> TaskInfo:
         if not cfg.tune_thresholds:
             return info
         tuned = tune_thresholds(features.labels, sigmoid(outputs["logits"]), DEFAULT_THRESHOLD)

@@ -63,7 +63,24 @@ class QuestionAnsweringTask(Task):
                                                   else cfg.version_2_with_negative),
                   "doc_stride": int(stride if cfg.doc_stride is None else cfg.doc_stride),
                   "n_best_size": cfg.n_best_size, "max_answer_length": cfg.max_answer_length,
-                  "null_score_diff_threshold": cfg.null_score_diff_threshold}
+                  "null_score_diff_threshold": float(saved.get("null_score_diff_threshold", 0.0)
+                                                     if cfg.null_score_diff_threshold is None
+                                                     else cfg.null_score_diff_threshold)}
+        return dataclasses.replace(info, extras=extras)
+
+    def calibrate(self, cfg: Any, outputs: Mapping[str, np.ndarray], features: Features, info: TaskInfo,
+                  examples: Optional[pd.DataFrame] = None) -> TaskInfo:
+        """v2.0 with ``--tune_null_threshold`` (and no ``--null_score_diff_threshold``): the
+        null-score threshold of the best validation F1 (the official script's
+        ``best_f1_thresh``), kept in the model's task facts."""
+        if not (decode_options(info).version_2 and cfg.tune_null_threshold and examples is not None
+                and cfg.null_score_diff_threshold is None):
+            return info
+        scores = self.evaluate(outputs, features, examples, info)
+        if not np.isfinite(scores.get("best_f1_thresh", np.nan)):
+            return info
+        extras = {**info.extras, "null_score_diff_threshold": float(scores["best_f1_thresh"]),
+                  "null_threshold_tuned": True}
         return dataclasses.replace(info, extras=extras)
 
     def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from typing import Any, Optional
 
 import tensorflow as tf
@@ -54,12 +55,18 @@ def plan_resume(cfg: Any) -> tuple[bool, bool]:
     """Applies ``--resume`` to what ``cfg.output_dir`` holds; returns (resume, start_over).
 
     ``start_over``: the run dir holds checkpoints that ``--resume=never`` with
-    ``--overwrite_output_dir`` moves aside.
+    ``--overwrite_output_dir`` moves aside, or a completed run of this config (which only
+    ``--overwrite_output_dir`` trains again).
 
     Raises:
-        TfftError: ``never`` and checkpoints exist (without ``--overwrite_output_dir``), or
-            ``force`` and there is no checkpoint of this config.
+        TfftError: a completed run or, with ``never``, checkpoints exist (either without
+            ``--overwrite_output_dir``), or ``force`` and there is no checkpoint of this config.
     """
+    if rundir.finished(cfg) is not None:  # tfft.run reports it as complete (without --overwrite_output_dir)
+        if not cfg.overwrite_output_dir:
+            raise TfftError(f"--output_dir '{cfg.output_dir}' holds a completed run of this config; pass "
+                            "--overwrite_output_dir to train it again.")
+        return False, True
     latest = latest_checkpoint(cfg)
     same = latest is not None and rundir.same_run(cfg)
     if cfg.resume == "force" and not same:
@@ -73,6 +80,26 @@ def plan_resume(cfg: Any) -> tuple[bool, bool]:
                             "or another --output_dir.")
         return False, True
     return same, False
+
+
+def at_end(cfg: Any) -> Optional[dict[str, Any]]:
+    """What a completed run keeps of its checkpoints, as ``results.json`` records it:
+    ``{"dir", "kept": [names] (empty: deleted), "bytes"}``; None when it wrote none."""
+    directory = checkpoint_dir(cfg)
+    state = tf.train.get_checkpoint_state(directory) if os.path.isdir(directory) else None
+    if state is None:
+        return None
+    size = sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(directory) for name in names)
+    kept = [os.path.basename(p) for p in state.all_model_checkpoint_paths] if cfg.keep_checkpoints_at_end else []
+    return {"dir": directory, "kept": kept, "bytes": size}
+
+
+def drop(cfg: Any, record: Optional[dict[str, Any]]) -> None:
+    """Deletes ``<output_dir>/checkpoints/`` when ``record`` (:func:`at_end`) says a completed
+    run keeps none. Call it only after ``model/``, the export and ``results.json`` are written:
+    until then a rerun must be able to resume."""
+    if record is not None and not record.get("kept"):
+        shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)
 
 
 class RunState:

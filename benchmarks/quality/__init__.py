@@ -1,0 +1,1 @@
+"""Quality on real data: tfft beside simple baselines (``python -m benchmarks.quality``)."""
