@@ -24,30 +24,6 @@ from benchmarks.worker import Worker
 MALLOC = {"TF_CPU_ALLOCATOR_USE_BFC": "false"}  # TensorFlow's default CPU allocator, as without tfft
 
 
-def usual_model(spec: dict[str, Any]) -> Any:
-    """The Hugging Face classifier compiled as the tutorials do, with tf-keras' AdamW."""
-    import tensorflow as tf
-    from transformers import TFAutoModelForSequenceClassification
-
-    from tfft.models.loading import load_pretrained
-    from tfft.training.optimizer import make_optimizer
-
-    tf.keras.utils.set_random_seed(spec["seed"])
-    model = load_pretrained(TFAutoModelForSequenceClassification, spec["model_dir"], num_labels=2)
-    optimizer = make_optimizer(spec["learning_rate"], spec["weight_decay"], spec["steps"], spec["warmup_ratio"],
-                               fused=False)
-    model.compile(optimizer=optimizer, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    return model
-
-
-def usual_inputs(tokenizer: Any, rows: list[tuple[str, int]], max_length: int) -> tuple[dict, np.ndarray]:
-    """Every text padded to ``max_length``: the NumPy dict and labels the usual pipeline fits on."""
-    enc = tokenizer([t for t, _ in rows], padding="max_length", truncation=True, max_length=max_length,
-                    return_tensors="np", return_token_type_ids=False)
-    return dict(enc), np.array([y for _, y in rows])
-
-
 def _workers(cfg: Any, sizes: wl.Sizes, n: int) -> dict[str, Worker]:
     """The usual pipeline and tfft, each in a process with TensorFlow's default allocator."""
     usual = {"model_dir": cfg.model, "train_file": cfg.train_file, "heldout_file": cfg.validation_file,

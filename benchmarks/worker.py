@@ -69,7 +69,7 @@ def _usual_run(spec: dict[str, Any]) -> tuple[Any, Any]:
     ``warmup_ratio``, ``steps``."""
     from transformers import AutoTokenizer
 
-    from benchmarks.cases_train import usual_inputs, usual_model
+    from benchmarks.usual import usual_inputs, usual_model
 
     tokenizer = AutoTokenizer.from_pretrained(spec["model_dir"])
     model = usual_model(spec)

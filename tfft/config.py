@@ -14,11 +14,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from tfft.errors import TfftError
 from tfft.options import (FinetuneOptions, QAOptions, Seq2SeqOptions, _check_choice, _check_positive,
                           opt)
+
+if TYPE_CHECKING:
+    from tfft.tasks.registry import Task
 
 MODES = ("train", "evaluate", "predict", "export")
 OPTIMIZERS = ("adamw", "adafactor")
@@ -132,8 +135,7 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
     """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work."""
 
     def __post_init__(self) -> None:
-        from tfft.tasks import get_task  # late: tasks import the model libraries
-        from tfft.tasks.classification import ClassificationTask
+        from tfft.tasks.registry import get_task  # late: importing it registers the tasks, which import this module
 
         task = get_task(self.task)
         unset = {f.name for f in dataclasses.fields(self) if getattr(self, f.name) is None}
@@ -145,7 +147,7 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
             object.__setattr__(self, "output_dir", os.path.join("runs", self.task + suffix))
         if self.export_name is None:
             object.__setattr__(self, "export_name", self.task)
-        self._finetune_defaults(isinstance(task, ClassificationTask))
+        self._finetune_defaults(task.sentence_level)
         if self.eval_batch_size is None:
             object.__setattr__(self, "eval_batch_size", 2 * self.batch_size)
         for name in ("label_names", "label_columns", "lora_targets", "devices"):
@@ -159,7 +161,7 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
     def _has_files(self) -> bool:
         return any((self.train_file, self.validation_file, self.test_file))
 
-    def _check(self, task: Any) -> None:
+    def _check(self, task: "Task") -> None:
         _check_choice("mode", self.mode, MODES)
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
@@ -195,9 +197,7 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
                 f"{self.save_steps})."
             )
         self._check_generation()
-        from tfft.tasks.classification import ClassificationTask
-
-        self._check_finetune(isinstance(task, ClassificationTask))
+        self._check_finetune(task.sentence_level)
         if not self.model:
             raise TfftError(f"No model given for task '{self.task}'; pass --model=<hub id or local dir>.")
         if self.mode == "train" and not (self.train_file or self.dataset):
@@ -205,6 +205,7 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
         if self.mode == "predict" and not (self.text or self.predict_file or self.question):
             raise TfftError('--mode=predict needs input: pass --text="..." (repeatable) or --predict_file=<file> '
                             '(question answering: --question="..." --context="...").')
+        task.check(self)
 
     def _check_generation(self) -> None:
         if self.num_beams is not None and (isinstance(self.num_beams, bool) or self.num_beams < 1):

@@ -76,6 +76,9 @@ class Task(abc.ABC):
     #: Evaluation batches may vary in size (``tfft.api.eval_batch_sizes``); False where each
     #: new batch shape costs a compile.
     plans_eval_batches: ClassVar[bool] = True
+    #: The head reads one vector per text (``--pooling``, ``--head=mlp`` and
+    #: ``--cache_features`` apply).
+    sentence_level: ClassVar[bool] = False
 
     def __init__(self, name: str, default_max_length: int = 256, **defaults: Any) -> None:
         """Args:
@@ -87,6 +90,13 @@ class Task(abc.ABC):
         self.name = name
         self.default_max_length = default_max_length
         self.defaults: dict[str, Any] = dict(defaults)
+
+    def check(self, cfg: "Config") -> None:
+        """Cross-flag checks that depend on the task, called when a Config is validated.
+
+        Raises:
+            TfftError: the config cannot run this task; the message says how to fix it.
+        """
 
     @abc.abstractmethod
     def prepare_split(self, cfg: "Config", frame: "pd.DataFrame", split: str,

@@ -20,6 +20,7 @@ class ClassificationTask(Task):
 
     #: The Hugging Face ``problem_type`` of the classifier (None: single-label).
     problem_type: Optional[str] = None
+    sentence_level = True
 
     def __init__(self, name: str, **defaults: Any) -> None:
         base = {"text_column": "text", "label_column": "label", "metric_for_best": "accuracy"}

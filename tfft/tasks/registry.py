@@ -1,11 +1,31 @@
-"""Task registry: a name -> Task mapping with errors that list what exists."""
+"""Task registry: a name -> Task mapping with errors that list what exists.
+
+It imports no task: :class:`tfft.config.Config` looks tasks up here for their defaults and
+checks, and the task modules import the config, so the registry stands below both. The
+built-in tasks are registered by ``tfft/tasks/__init__.py``, which Python runs before this
+module whenever it is imported.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Mapping, Protocol
 
 from tfft.errors import TfftError
-from tfft.tasks.base import Task
+
+
+class Task(Protocol):
+    """What the registry and the config need of a task (:class:`tfft.tasks.base.Task` is one)."""
+
+    name: str
+    #: Config values for fields the user left unset.
+    defaults: Mapping[str, Any]
+    #: The head reads one vector per text (classification, multi-label): pooling, MLP heads
+    #: and cached features apply.
+    sentence_level: bool
+
+    def check(self, cfg: Any) -> None:
+        """Raises ``TfftError`` for a config this task cannot run."""
+
 
 _TASKS: dict[str, Callable[[], Task]] = {}
 
