@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from tfft.config import Config
 from tfft.data.features import Features
-from tfft.data.pipeline import bucket_boundaries, batch_count, make_dataset, plan_batches
+from tfft.data.batching import BatchPlan, pad_multiple  # noqa: F401  (pad_multiple: part of the API)
 from tfft.data.prepare import Prepared, featurize, load_model_context, pad_values, prepare
 from tfft.models import modes
 from tfft.progress import Progress, Tracked
@@ -35,6 +35,13 @@ from tfft.tasks import TaskInfo
 from tfft.training.optimizer import make_optimizer
 from tfft.training.strategy import set_precision, strategy_for
 
+def batch_plan(cfg: Config) -> BatchPlan:
+    """How ``cfg`` batches its data under its strategy (:class:`tfft.data.batching.BatchPlan`)."""
+    from tfft.tasks import get_task
+
+    return BatchPlan.of(cfg, strategy_for(cfg).num_replicas_in_sync, get_task(cfg.task).plans_eval_batches)
+
+
 def global_batch(cfg: Config, per_replica: int) -> int:
     """Per-replica batch times the replicas of the run's strategy."""
     return per_replica * strategy_for(cfg).num_replicas_in_sync
@@ -42,7 +49,7 @@ def global_batch(cfg: Config, per_replica: int) -> int:
 
 def train_batch(cfg: Config) -> int:
     """Examples per optimizer step: the global batch times ``gradient_accumulation_steps``."""
-    return global_batch(cfg, cfg.batch_size) * cfg.gradient_accumulation_steps
+    return batch_plan(cfg).train_batch
 
 
 def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
@@ -50,71 +57,31 @@ def datasets(cfg: Config) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
     prepared = prepare(cfg)
     if "train" not in prepared.features:
         raise ValueError("tfft.datasets needs training data: set train_file or dataset in the config.")
-    train = _train_batches(cfg, prepared, seed=cfg.seed, reshuffle=True)
+    plan = batch_plan(cfg)
+    train = plan.train(prepared.features["train"], prepared.pad_values(), seed=cfg.seed, reshuffle=True)
     val = eval_dataset(cfg, prepared, prepared.features["validation"]) if "validation" in prepared.features else None
     return train, val
 
 
 def epoch_dataset(cfg: Config, epoch: int, skip: int = 0) -> tf.data.Dataset:
-    """The training batches of one epoch, in an order fixed by (``cfg.seed``, ``epoch``), less the
-    first ``skip`` (already trained on before a resume)."""
-    train = _train_batches(cfg, prepare(cfg), seed=cfg.seed * 100_003 + epoch, reshuffle=False)
-    return train.skip(skip) if skip else train
-
-
-def _train_batches(cfg: Config, prepared: Prepared, seed: int, reshuffle: bool) -> tf.data.Dataset:
-    """Shuffled, length-bucketed training batches of ``train_batch(cfg)`` examples."""
-    return make_dataset(prepared.features["train"], batch_size=train_batch(cfg), pad_values=prepared.pad_values(),
-                        shuffle=True, seed=seed, buckets=cfg.length_buckets, pad_to_multiple_of=pad_multiple(cfg),
-                        reshuffle=reshuffle)
+    """The training batches of one epoch (:meth:`BatchPlan.epoch`)."""
+    prepared = prepare(cfg)
+    return batch_plan(cfg).epoch(prepared.features["train"], prepared.pad_values(), epoch, skip)
 
 
 def eval_dataset(cfg: Config, prepared: Prepared, features: Features, with_labels: bool = True) -> tf.data.Dataset:
-    """Unshuffled batches of up to ``eval_batch_size`` per replica, shortest first (order does
-    not change a loss or metric averaged over the split, and batches pad little)."""
-    return _sorted_batches(cfg, features.take(features.shortest_first()), prepared.pad_values(), with_labels)
-
-
-def _sorted_batches(cfg: Config, ordered: Features, pads: dict[str, int], with_labels: bool) -> tf.data.Dataset:
-    """Evaluation batches of ``ordered`` (sorted shortest first) as :func:`eval_batch_sizes` plans them."""
-    return make_dataset(ordered, batch_size=global_batch(cfg, cfg.eval_batch_size), pad_values=pads,
-                        with_labels=with_labels, pad_to_multiple_of=pad_multiple(cfg),
-                        batch_sizes=eval_batch_sizes(cfg, ordered))
+    """Evaluation batches of ``features``, shortest first (:meth:`BatchPlan.evaluation`)."""
+    return batch_plan(cfg).evaluation(features, prepared.pad_values(), with_labels)
 
 
 def eval_batch_sizes(cfg: Config, features: Features) -> Optional[np.ndarray]:
-    """Batch sizes for ``features`` sorted shortest first, or None for fixed ``eval_batch_size`` batches.
-
-    Sorted features still pad a lot where lengths spread, as in a small split's long tail
-    (64 IMDB-like reviews in two batches of 32 pad to 1.41x their tokens; planned, 1.12x).
-    The batches are cut where that saves more padding than a step costs, counted as one
-    longest feature (:func:`~tfft.data.pipeline.plan_batches`), never above the fixed batch
-    size. Fixed batches are kept where every new shape compiles: padded widths rounded to a
-    multiple (XLA) and generation.
-    """
-    from tfft.tasks import get_task
-
-    lengths = features.lengths()
-    if pad_multiple(cfg) > 1 or not get_task(cfg.task).plans_eval_batches or len(lengths) == 0:
-        return None
-    return plan_batches(lengths, global_batch(cfg, cfg.eval_batch_size), step_cost=int(lengths.max()))
-
-
-XLA_PAD_MULTIPLE = 32  # with --jit_compile: at most max_length / 32 widths per bucket to compile
-
-
-def pad_multiple(cfg: Config) -> int:
-    """Padded widths are multiples of this (``--pad_to_multiple_of``, else the task's, else 32
-    under ``--jit_compile`` so XLA compiles few shapes, else 1)."""
-    return cfg.pad_to_multiple_of or (XLA_PAD_MULTIPLE if cfg.jit_compile else 1)
+    """Planned evaluation batch sizes for ``features`` sorted shortest first (:meth:`BatchPlan.eval_sizes`)."""
+    return batch_plan(cfg).eval_sizes(features)
 
 
 def train_steps(cfg: Config) -> int:
     """Optimizer steps of the whole run: batches per epoch (as bucketed) times epochs."""
-    features = prepare(cfg).features["train"]
-    lengths = features.lengths()
-    return cfg.epochs * batch_count(lengths, train_batch(cfg),
-                                    bucket_boundaries(lengths, cfg.length_buckets, pad_multiple(cfg)))
+    return batch_plan(cfg).steps(prepare(cfg).features["train"], cfg.epochs)
 
 
 def model_info(cfg: Config) -> tuple[Any, str, Any, TaskInfo]:
@@ -127,15 +94,18 @@ def model_info(cfg: Config) -> tuple[Any, str, Any, TaskInfo]:
     return task, model_dir, tokenizer, task.update_info(cfg, dataclasses.replace(info, max_length=max_length))
 
 
-def build_model(cfg: Config) -> tf.keras.Model:
+def build_model(cfg: Config, total_steps: Optional[int] = None) -> tf.keras.Model:
     """The task's Keras model, created and compiled under the run's strategy.
 
-    In train mode the learning-rate schedule spans the run's total steps, so the training
-    data is prepared (once; it is memoised) to count them. ``--finetune`` decides which
-    weights train (see :mod:`tfft.models.modes`).
+    Args:
+        cfg: The run config; ``--finetune`` decides which weights train (see
+            :mod:`tfft.models.modes`).
+        total_steps: Optimizer steps the learning-rate schedule spans. Default: in train mode
+            the run's (:func:`train_steps`, which prepares the training data once; it is
+            memoised), else 1.
     """
     task, model_dir, _, info = model_info(cfg)
-    steps = train_steps(cfg) if cfg.mode == "train" else 1
+    steps = total_steps or (train_steps(cfg) if cfg.mode == "train" else 1)
     set_precision(cfg.mixed_precision)
     with strategy_for(cfg).scope(), Progress(f"Loading the model ({cfg.model})"):
         model = task.build_model(cfg, info, model_dir)
@@ -162,7 +132,7 @@ def outputs(model: tf.keras.Model, cfg: Config, features: Features,
     from tfft.tasks import get_task
 
     order = features.shortest_first()
-    ds = _sorted_batches(cfg, features.take(order), pad_values(model.tokenizer), with_labels=False)
+    ds = batch_plan(cfg).sorted_batches(features.take(order), pad_values(model.tokenizer), with_labels=False)
     with Progress(label, total=len(features), unit="sequences") as bar:
         batches = Tracked(ds, bar, size=lambda batch: len(tf.nest.flatten(batch)[0]))
         result = get_task(cfg.task).model_outputs(model, cfg, batches)

@@ -33,18 +33,20 @@ def fit_head(model: Any, cfg: Any, keeper: Any, train_ds: tf.data.Dataset,
     :func:`tfft.training.loop.fit` returns: ``history``, ``steps`` and ``resumed_from``
     (always None: a cached run is short and starts over).
     """
-    from tfft.api import global_batch, train_batch
+    from tfft.data.batching import BatchPlan
     from tfft.tasks import get_task
     from tfft.training.strategy import strategy_for
+
+    plan = BatchPlan.of(cfg, strategy_for(cfg).num_replicas_in_sync)
 
     extract, head_layers = head_split(model.hf_model, model.info.extras.get("pooling"))
     start = time.perf_counter()
     train_x, train_y = cached_arrays(extract, train_ds)
-    train = batched(train_x, train_y, train_batch(cfg), shuffle_seed=cfg.seed)  # one update per batch
+    train = batched(train_x, train_y, plan.train_batch, shuffle_seed=cfg.seed)  # one update per batch
     val = None
     if validation_data is not None:
         val_x, val_y = cached_arrays(extract, validation_data)
-        val = batched(val_x, val_y, global_batch(cfg, cfg.eval_batch_size))
+        val = batched(val_x, val_y, plan.eval_batch)
     print(f"Cached backbone features of {'train and validation' if val is not None else 'train'} "
           f"in {time.perf_counter() - start:.1f} s; the head trains on them")
     with strategy_for(cfg).scope():
