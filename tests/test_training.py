@@ -146,7 +146,7 @@ def _kept_marks(ax):
 
 
 def test_curves_have_whole_epochs_metric_axes_within_range_and_the_kept_epoch_marked():
-    from tfft.training.callbacks import history_figure
+    from tfft.training.figures import history_figure
 
     history = {"loss": [0.69, 0.31, 0.12], "accuracy": [0.6, 0.9, 1.0], "val_loss": [0.5, 0.2, 0.25],
                "val_accuracy": [0.7, 1.0, 0.95], "val_f1": [0.66, 1.0, 0.97]}
@@ -167,7 +167,7 @@ def test_curves_have_whole_epochs_metric_axes_within_range_and_the_kept_epoch_ma
 
 
 def test_seven_multilabel_panels_come_in_a_grid_each_readable():
-    from tfft.training.callbacks import history_figure
+    from tfft.training.figures import history_figure
 
     names = ["loss", "binary_accuracy", "micro_f1", "macro_f1", "roc_auc", "subset_accuracy", "jaccard"]
     history = {f"val_{n}" if n != "loss" else n: [0.5, 0.6] for n in names}
