@@ -226,3 +226,30 @@ def serve_export(path: str, texts: list[str]) -> dict:
     *_, outputs, modules = proc.stdout.strip().splitlines()
     assert json.loads(modules) == []  # neither transformers nor tfft was needed
     return json.loads(outputs)
+
+
+def board_events(log_dir) -> dict[str, dict[str, list[tuple[int, object]]]]:
+    """A TensorBoard log dir read back: ``{run: {tag: [(step, value), ...]}}`` (a scalar as a
+    float, a text summary as its string), from every event file of each run."""
+    import glob
+
+    import numpy as np
+
+    found: dict[str, dict[str, list]] = {}
+    for path in sorted(glob.glob(os.path.join(str(log_dir), "*", "events.out.tfevents.*"))):
+        run = os.path.basename(os.path.dirname(path))
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                array = tf.make_ndarray(value.tensor)
+                item = array.item().decode() if array.dtype == object else float(np.asarray(array))
+                found.setdefault(run, {}).setdefault(value.tag, []).append((event.step, item))
+    return found
+
+
+def png_size(path) -> tuple[int, int]:
+    """Width and height in pixels of a PNG that must exist and be non-empty."""
+    from PIL import Image
+
+    assert os.path.getsize(path) > 0, path
+    with Image.open(path) as image:
+        return image.size

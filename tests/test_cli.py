@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import run_python
+from conftest import board_events, png_size, run_python
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +40,32 @@ def test_train_writes_results_model_and_export(trained):
     assert results["test"]["accuracy"] >= 0.9 and set(results["eval"]) >= {"accuracy", "f1"}
     assert results["export"] == str(tmp / "exports" / "kw" / "1")
     assert os.path.exists(os.path.join(results["export"], "saved_model.pb"))
-    assert os.path.exists(tmp / "run" / "curves.png") and os.listdir(tmp / "run" / "logs")
+    assert os.path.exists(tmp / "run" / "curves.png")
     assert os.path.exists(tmp / "run" / "model" / "tfft.json")
     assert "== Summary ==" in proc.stdout and "untrained head" in proc.stdout
+
+
+def test_the_run_draws_its_confusion_matrix_logs_every_epoch_to_tensorboard_and_names_both(trained):
+    tmp, _, proc = trained
+    run = tmp / "run"
+    assert png_size(run / "confusion_matrix.png") == (900, 500)  # two 4-inch panels at 100 dpi
+    board = board_events(run / "tensorboard")
+    epochs = list(range(1, 7))
+    for run_name, tags in (("train", ("loss", "accuracy", "learning_rate")),
+                           ("validation", ("loss", "accuracy", "f1"))):
+        for tag in tags:
+            assert [step for step, _ in board[run_name][tag]] == epochs, (run_name, tag)
+    results = json.load(open(run / "results.json"))
+    assert [v for _, v in board["validation"]["f1"]] == pytest.approx(results["history"]["val_f1"])
+    rates = [v for _, v in board["train"]["learning_rate"]]
+    assert rates == sorted(rates, reverse=True) and 0 < rates[-1] < 2e-3  # decays from the 2e-3 peak
+    assert "predictions" not in board["validation"]  # classification: no text summary
+    lines = proc.stdout.splitlines()
+    assert f"curves: {run / 'curves.png'}" in lines
+    assert f"confusion matrix (test): {run / 'confusion_matrix.png'}" in lines
+    assert f"tensorboard: {run / 'tensorboard'} (tensorboard --logdir {run / 'tensorboard'})" in lines
+    assert results["figures"] == [{"name": "confusion_matrix", "split": "test",
+                                   "path": str(run / "confusion_matrix.png")}]
 
 
 def test_console_is_free_of_known_noise(trained):

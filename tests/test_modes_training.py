@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tfft
-from conftest import emotion_rows, keyword_rows, reverse_rows, serve_export, write_csv, write_emotions
+from conftest import board_events, emotion_rows, keyword_rows, reverse_rows, serve_export, write_csv, write_emotions
 from qa_data import qa_rows, write_jsonl
 from tfft.errors import TfftError
 from tfft.models import modes
@@ -57,6 +57,9 @@ def test_mode_learns_reloads_and_serves_in_a_tensorflow_only_process(tiny_config
     if cfg.cache_features:  # each epoch was scored on the cached features, as the whole model scores it
         kept = results["best_epoch"] - 1
         assert results["history"]["val_f1"][kept] == pytest.approx(results["eval"]["f1"], abs=1e-6)
+        board = board_events(results["tensorboard"])  # the head's epochs reach TensorBoard too
+        assert [v for _, v in board["validation"]["f1"]] == pytest.approx(results["history"]["val_f1"])
+        assert len(board["train"]["loss"]) == len(board["train"]["learning_rate"]) == len(results["history"]["loss"])
     names = ("negative", "positive")
     predict = cfg.replace(mode="predict", model=results["model_dir"], text=("x",), finetune="full", head="linear",
                           cache_features=False, pooling="auto")  # the trained model's pooling is kept

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tfft
-from conftest import EMOTION_WORDS, emotion_rows, run_python, write_csv, write_emotions
+from conftest import EMOTION_WORDS, emotion_rows, png_size, run_python, write_csv, write_emotions
 from tfft.data.prepare import prepare
 from tfft.errors import TfftError
 from tfft.metrics.multilabel import multilabel_metrics, tune_thresholds
@@ -122,6 +122,9 @@ def test_tiny_model_learns_emotions_and_export_applies_the_same_thresholds(emoti
     assert results["eval"]["micro_f1"] >= results["eval"]["micro_f1_at_0_5"]
     per_label = json.load(open(tmp_path / "run" / "per_label.json"))
     assert set(per_label) == set(NAMES) and all("threshold" in row for row in per_label.values())
+    assert png_size(tmp_path / "run" / "per_label_f1.png") == (600, 450)  # 6 x 4.5 in for four labels
+    assert results["figures"] == [{"name": "per_label_f1", "split": "test", "path": str(tmp_path / "run" /
+                                                                                       "per_label_f1.png")}]
     saved = json.load(open(f"{results['export']}/assets/tfft.json"))
     assert saved["extras"]["tuned"] is True and len(saved["extras"]["thresholds"]) == 4
 

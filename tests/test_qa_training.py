@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tfft
-from conftest import run_python, write_csv
+from conftest import board_events, run_python, write_csv
 from qa_data import QUESTION, qa_row, qa_rows, write_jsonl, write_squad_json
 
 pytestmark = pytest.mark.slow
@@ -40,6 +40,24 @@ def test_tiny_model_learns_to_find_the_span_across_windows(trained):
     assert len(predictions) == len(nbest) == 100 and set(predictions) == set(nbest)
     first = next(iter(nbest.values()))[0]
     assert set(first) == {"text", "probability", "start_logit", "end_logit", "answer_start"}
+
+
+def test_each_epoch_s_board_shows_five_validation_questions_with_predicted_and_reference_answers(trained):
+    cfg, results = trained
+    board = board_events(f"{cfg.output_dir}/tensorboard")
+    epochs = list(range(1, 15))
+    assert [step for step, _ in board["validation"]["exact_match"]] == epochs
+    assert [v for _, v in board["validation"]["f1"]] == pytest.approx(results["history"]["val_f1"])
+    assert [step for step, _ in board["train"]["learning_rate"]] == epochs
+    texts = board["validation"]["predictions"]
+    assert [step for step, _ in texts] == epochs
+    header, rule, *rows = texts[-1][1].splitlines()
+    assert header == "| question | predicted answer | reference answers |" and len(rows) == 5
+    validation = [json.loads(line) for line in open(cfg.validation_file)][:5]
+    cells = [[c.strip() for c in row.strip("| ").split(" | ")] for row in rows]
+    assert [c[0] for c in cells] == [e["question"].strip() for e in validation]
+    assert [c[2] for c in cells] == [" / ".join(e["answers"]["text"]) for e in validation]
+    assert sum(predicted == reference for _, predicted, reference in cells) >= 4  # the last epoch's, learned
 
 
 def test_export_serves_the_same_logits_in_a_tensorflow_only_process(trained, tmp_path):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import run_python
+from conftest import board_events, run_python
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +33,22 @@ def test_demo_flags_train_score_write_predictions_and_export(demo_run):
     assert rows[0]["input"].startswith("question: ") and {"target", "prediction"} <= set(rows[0])
     assert os.path.exists(os.path.join(results["export"], "saved_model.pb"))
     assert os.path.exists(tmp / "run" / "model" / "tokenizer.json")  # the tokenizer built for the run
+
+
+def test_the_board_holds_the_epoch_s_scores_and_five_generated_answers_beside_their_references(demo_run):
+    tmp, proc = demo_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    board = board_events(tmp / "run" / "tensorboard")
+    assert {"exact_match", "f1", "rouge_l", "loss"} <= set(board["validation"])
+    assert {"loss", "learning_rate"} <= set(board["train"])
+    (step, table), = board["validation"]["predictions"]
+    header, rule, *rows = table.splitlines()
+    assert step == 1 and header == "| input | prediction | reference |" and len(rows) == 5
+    validation = [json.loads(line) for line in open(tmp / "run" / "predictions.jsonl")][:5]
+    assert all(row.startswith(f"| {r['input'][:50]}") and row.endswith(f" | {r['target']} |")
+               for row, r in zip(rows, validation)), (rows, validation)
+    assert f"tensorboard: {tmp / 'run' / 'tensorboard'} (tensorboard --logdir {tmp / 'run' / 'tensorboard'})" \
+        in proc.stdout.splitlines()
 
 
 def test_predict_prints_the_generated_answer(demo_run):

@@ -146,7 +146,7 @@ def _kept_marks(ax):
 
 
 def test_curves_have_whole_epochs_metric_axes_within_range_and_the_kept_epoch_marked():
-    from tfft.training.callbacks import history_figure
+    from tfft.training.figures import history_figure
 
     history = {"loss": [0.69, 0.31, 0.12], "accuracy": [0.6, 0.9, 1.0], "val_loss": [0.5, 0.2, 0.25],
                "val_accuracy": [0.7, 1.0, 0.95], "val_f1": [0.66, 1.0, 0.97]}
@@ -167,7 +167,7 @@ def test_curves_have_whole_epochs_metric_axes_within_range_and_the_kept_epoch_ma
 
 
 def test_seven_multilabel_panels_come_in_a_grid_each_readable():
-    from tfft.training.callbacks import history_figure
+    from tfft.training.figures import history_figure
 
     names = ["loss", "binary_accuracy", "micro_f1", "macro_f1", "roc_auc", "subset_accuracy", "jaccard"]
     history = {f"val_{n}" if n != "loss" else n: [0.5, 0.6] for n in names}
@@ -176,3 +176,51 @@ def test_seven_multilabel_panels_come_in_a_grid_each_readable():
     width, height = fig.get_size_inches()
     assert len(visible) == 7 and width / height < 1.5  # not one 2800 x 320 strip
     assert all(ax.get_position().width * width >= 3 for ax in visible)  # inches per panel
+
+
+def test_confusion_matrix_names_classes_and_split_and_its_shares_rows_sum_to_one():
+    from tfft.training.figures import confusion_figure
+
+    fig = confusion_figure(np.array([0, 0, 0, 1, 2, 2]), np.array([0, 0, 1, 1, 2, 0]), ["neg", "neu", "pos"], "test")
+    counts, shares = fig.axes
+    assert fig.get_size_inches().tolist() == [9.0, 5.0]
+    assert "test split: 6 examples, accuracy 0.667" in fig._suptitle.get_text()
+    for ax in (counts, shares):
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["neg", "neu", "pos"]
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["neg", "neu", "pos"]
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted label", "true label")
+    assert [t.get_text() for t in counts.texts] == ["2", "1", "0", "0", "1", "0", "1", "0", "1"]
+    rows = np.array([float(t.get_text()) for t in shares.texts]).reshape(3, 3)
+    np.testing.assert_allclose(rows.sum(axis=1), 1.0, atol=0.011)
+
+
+def test_per_label_f1_bars_stay_on_a_0_to_1_axis_with_each_label_s_support():
+    from tfft.training.figures import per_label_f1_figure
+
+    table = {"joy": {"f1": 1.0, "support": 12}, "love": {"f1": 0.25, "support": 3}}
+    ax, = per_label_f1_figure(table, "validation", "40 examples, threshold 0.5").axes
+    assert ax.get_ylim() == (0.0, 1.0) and ax.get_ylabel() == "F1"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["joy\nn=12", "love\nn=3"]
+    assert ax.get_title().startswith("Per-label F1, validation split\n40 examples, threshold 0.5")
+    assert "macro F1 0.625" in ax.get_title()
+    assert [t.get_text() for t in ax.texts] == ["1.00", "0.25"]
+
+
+def test_board_writes_epoch_scalars_learning_rate_and_an_escaped_text_table(tmp_path):
+    from conftest import board_events
+    from tfft.training.board import EpochBoard
+
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
+    model.compile(optimizer=tf.keras.optimizers.AdamW(WarmupLinearDecay(1e-3, 10, 0)), loss="mse")
+    board = EpochBoard(str(tmp_path))
+    board.set_model(model)
+    for epoch in range(2):
+        board.samples = [{"input": "a | b", "prediction": "x\ny", "reference": ""}] if epoch else []
+        board.on_epoch_end(epoch, {"loss": 0.5 - epoch / 10, "val_loss": 0.4, "val_f1": 0.7 + epoch / 10})
+    board.close()
+    events = board_events(tmp_path)
+    assert events["train"]["loss"] == [(1, 0.5), (2, pytest.approx(0.4))]
+    assert [step for step, _ in events["train"]["learning_rate"]] == [1, 2]
+    assert events["validation"]["f1"] == [(1, pytest.approx(0.7)), (2, pytest.approx(0.8))]
+    assert events["validation"]["predictions"] == [
+        (2, "| input | prediction | reference |\n|---|---|---|\n| a \\| b | x y |   |")]

@@ -41,6 +41,8 @@ class RunOptions:
     output_dir: Optional[str] = opt(None, "Run directory for results, logs and the trained model. Default runs/<task>.")
     overwrite_output_dir: bool = opt(False, "Allow reusing an output_dir that holds a different run, or a completed "
                                             "run of this config (train again); the old one is moved aside.")
+    tensorboard: bool = opt(True, "Write each epoch's loss, validation metrics and learning rate (QA and seq2seq: "
+                                  "also 5 validation predictions) to <output_dir>/tensorboard/.")
     export_dir: str = opt("saved_models", "Root of the TF Serving layout: <export_dir>/<export_name>/<version>/.")
     export_name: Optional[str] = opt(None, "Model name in the export layout. Default: the task name.")
     seed: int = opt(42, "Seed for shuffling, splitting and initialisation.")

@@ -86,6 +86,7 @@ def results_summary(results: dict[str, Any], path: str) -> None:
         print(f"exported: {results['export']}")
     if results.get("model_dir"):
         print(f"model: {results['model_dir']}")
+    pictures(results)
     kept = results.get("checkpoints")
     if kept:
         size = f"{kept['bytes'] / 2**20:.1f} MB"
@@ -93,6 +94,16 @@ def results_summary(results: dict[str, Any], path: str) -> None:
               f"checkpoints: deleted ({size}) now that the model and export are written; "
               "--keep_checkpoints_at_end keeps them")
     print(f"results: {path}")
+
+
+def pictures(results: dict[str, Any]) -> None:
+    """One line per picture of the run (its path) and the TensorBoard command."""
+    if results.get("curves"):
+        print(f"curves: {results['curves']}")
+    for figure in results.get("figures", []):
+        print(f"{figure['name'].replace('_', ' ')} ({figure['split']}): {figure['path']}")
+    if results.get("tensorboard"):
+        print(f"tensorboard: {results['tensorboard']} (tensorboard --logdir {results['tensorboard']})")
 
 
 def already_complete(run_dir: str, path: str, results: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ RUN_FILE = "run_config.json"
 RESULTS_FILE = "results.json"
 # Fields that do not change what a run computes.
 _NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir", "question", "context",
-                 "resume", "save_steps", "keep_checkpoints", "keep_checkpoints_at_end"}
+                 "resume", "save_steps", "keep_checkpoints", "keep_checkpoints_at_end", "tensorboard"}
 
 
 def _identity(cfg: Any) -> dict[str, Any]:

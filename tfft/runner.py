@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import tensorflow as tf
 
@@ -23,7 +23,9 @@ from tfft.data.prepare import prepare
 from tfft.models import modes
 from tfft.models.loading import INFO_FILE
 from tfft.training import cached, checkpoints, loop
-from tfft.training.callbacks import EvaluateAndKeepBest, plot_history
+from tfft.training.board import BOARD_DIR, EpochBoard
+from tfft.training.callbacks import EvaluateAndKeepBest
+from tfft.training.figures import plot_history, save_figure
 from tfft.training.shapes import ShapeLog
 from tfft.training.strategy import is_chief, strategy_for
 
@@ -69,23 +71,17 @@ def train(cfg: Config) -> dict[str, Any]:
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
     if "test" in prepared.features:
         results["baseline"] = {"test": api.evaluate(model, cfg, "test")}
-    keeper = EvaluateAndKeepBest((lambda: api.evaluate(model, cfg, "validation")) if has_val else None,
+    board = EpochBoard(os.path.join(out, BOARD_DIR)) if cfg.tensorboard else None
+    score = _validation_score(prepared, model, board) if has_val else None
+    keeper = EvaluateAndKeepBest((lambda: score(api.split_outputs(model, cfg, "validation"))) if score else None,
                                  cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every,
                                  epochs=cfg.epochs, restore_at_end=False)
     shapes = ShapeLog()
-
-    def epoch_data(epoch: int, skip: int) -> tf.data.Dataset:
-        batches = api.epoch_dataset(cfg, epoch, skip)
-        return shapes.attach(batches) if cfg.jit_compile else batches
-
-    if cfg.cache_features:  # the head alone, on features computed once (fast: no checkpoints mid-run)
-        val = prepared.features.get("validation")
-        score = (lambda outputs: prepared.task.evaluate(outputs, val, prepared.examples["validation"], model.info))
-        trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds,
-                                  score=score if has_val else None,
-                                  validation_order=val.shortest_first() if has_val else None)
-    else:
-        trained = loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume)
+    try:
+        trained = _fit(cfg, prepared, model, keeper, shapes, (val_ds, score), resume, board)
+    finally:
+        if board is not None:
+            board.close()
     if cfg.jit_compile:
         results["xla_batch_shapes"] = len(shapes.shapes)
         print(f"XLA: the train step was compiled for {shapes.summary()}")
@@ -104,7 +100,42 @@ def train(cfg: Config) -> dict[str, Any]:
     results["history"] = trained["history"]
     results["curves"] = plot_history(trained["history"], os.path.join(out, "curves.png"), results["best_epoch"],
                                      cfg.metric_for_best)
+    if board is not None:
+        results["tensorboard"] = board.log_dir
     return _complete(cfg, results)
+
+
+def _validation_score(prepared: Any, model: tf.keras.Model,
+                      board: Optional[EpochBoard]) -> Callable[[dict[str, Any]], dict[str, float]]:
+    """Validation outputs -> the task's metrics (each epoch's); the same pass leaves a few
+    predictions beside their references for the board's text summary."""
+    features, examples = prepared.features["validation"], prepared.examples["validation"]
+
+    def score(outputs: dict[str, Any]) -> dict[str, float]:
+        metrics, samples = prepared.task.scored(outputs, features, examples, model.info,
+                                                samples=board.sample_count if board else 0)
+        if board is not None:
+            board.samples = samples
+        return metrics
+
+    return score
+
+
+def _fit(cfg: Config, prepared: Any, model: tf.keras.Model, keeper: EvaluateAndKeepBest, shapes: ShapeLog,
+         validation: tuple[Any, Any], resume: bool, board: Optional[EpochBoard]) -> dict[str, Any]:
+    """Trains with the Keras loop, or the head alone on cached features (fast: no checkpoints
+    mid-run); ``validation``: the validation batches and the scorer of its outputs."""
+    val_ds, score = validation
+    if cfg.cache_features:
+        val = prepared.features.get("validation")
+        return cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds, score=score,
+                               validation_order=val.shortest_first() if val is not None else None, board=board)
+
+    def epoch_data(epoch: int, skip: int) -> tf.data.Dataset:
+        batches = api.epoch_dataset(cfg, epoch, skip)
+        return shapes.attach(batches) if cfg.jit_compile else batches
+
+    return loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume, board)
 
 
 def _complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
@@ -167,10 +198,11 @@ def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
     that were already computed."""
     scores: dict[str, Any] = {}
     records: list[dict[str, Any]] = []
+    seen: dict[str, Any] = {}
     for split, key in (("validation", "eval"), ("test", "test")):
         if split not in prepared.features:
             continue
-        outputs = known[split] if known and split in known else api.split_outputs(model, cfg, split)
+        outputs = seen[split] = known[split] if known and split in known else api.split_outputs(model, cfg, split)
         features, examples = prepared.features[split], prepared.examples[split]
         scores[key] = prepared.task.evaluate(outputs, features, examples, model.info)
         records += [{"split": split, **r} for r in prepared.task.prediction_records(outputs, features, examples,
@@ -182,7 +214,20 @@ def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
                 console.report(name, report, os.path.join(cfg.output_dir, name))
     if records:
         io.write_jsonl(os.path.join(cfg.output_dir, "predictions.jsonl"), records)
-    return scores
+    figures = _figures(cfg, prepared, model, seen)
+    return {**scores, "figures": figures} if figures else scores
+
+
+def _figures(cfg: Config, prepared: Any, model: tf.keras.Model, outputs: dict[str, Any]) -> list[dict[str, str]]:
+    """The task's pictures of the test split's predictions (validation's without a test split),
+    written beside results.json: ``[{"name", "split", "path"}]``."""
+    split = "test" if "test" in outputs else "validation"
+    if split not in outputs:
+        return []
+    figures = prepared.task.figures(outputs[split], prepared.features[split], prepared.examples[split], model.info,
+                                    split)
+    return [{"name": name.removesuffix(".png"), "split": split,
+             "path": save_figure(figure, os.path.join(cfg.output_dir, name))} for name, figure in figures.items()]
 
 
 def save_trained(model: tf.keras.Model, path: str) -> str:

@@ -13,6 +13,7 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
 ``loss`` / ``metrics``    Keras objects for ``compile``
 ``model_outputs``         batches of inputs -> raw outputs (the model per batch; seq2seq: generated ids)
 ``evaluate``              raw model outputs on a split -> named metrics (lower_snake_case)
+``scored``                ``evaluate`` and a few predictions beside their references (TensorBoard)
 ``postprocess``           raw model outputs -> one prediction per example
 ``serving_signatures``    ``tf.function``s on token ids for the SavedModel
 ``text_signatures``       ``tf.function``s on raw text (in-graph tokenization)
@@ -21,6 +22,7 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
 ``calibrate``             after training: adjust from validation outputs (thresholds)
 ``reports``               extra JSON reports (per-label tables)
 ``prediction_records``    rows of ``predictions.jsonl`` (input, reference, prediction)
+``figures``               pictures of a split's predictions (confusion matrix, per-label F1)
 ========================  ================================================================
 """
 
@@ -143,6 +145,15 @@ class Task(abc.ABC):
                  examples: "pd.DataFrame", info: TaskInfo) -> dict[str, float]:
         """Named metrics over a whole split, from the model's raw outputs."""
 
+    def scored(self, outputs: Mapping[str, np.ndarray], features: "Features", examples: "pd.DataFrame",
+               info: TaskInfo, samples: int = 0) -> tuple[dict[str, float], list[dict[str, str]]]:
+        """:meth:`evaluate`, and up to ``samples`` predictions beside their references as rows
+        of ``{column: text}`` (TensorBoard's text summary each epoch), from the same pass.
+
+        Default: no rows; tasks whose predictions are text (QA, seq2seq) override it.
+        """
+        return self.evaluate(outputs, features, examples, info), []
+
     @abc.abstractmethod
     def postprocess(self, outputs: Mapping[str, np.ndarray], features: "Features",
                     examples: "pd.DataFrame", info: TaskInfo) -> list[dict[str, Any]]:
@@ -201,6 +212,11 @@ class Task(abc.ABC):
                            info: TaskInfo) -> list[dict[str, Any]]:
         """One JSON row per example for ``predictions.jsonl`` in the run directory; default: none."""
         return []
+
+    def figures(self, outputs: Mapping[str, np.ndarray], features: "Features", examples: "pd.DataFrame",
+                info: TaskInfo, split: str) -> dict[str, Any]:
+        """Matplotlib figures of a split's predictions, by PNG file name; default: none."""
+        return {}
 
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:
         """One console line for a prediction."""

@@ -114,6 +114,16 @@ class ClassificationTask(Task):
         return [{"label": info.label_names[int(p.argmax())], "probability": float(p.max()),
                  "probabilities": {n: float(v) for n, v in zip(info.label_names, p)}} for p in probs]
 
+    def figures(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                info: TaskInfo, split: str) -> dict[str, Any]:
+        """``confusion_matrix.png``: counts and row-normalised shares, classes named."""
+        from tfft.training.figures import confusion_figure
+
+        if features.labels is None:
+            return {}
+        predicted = np.asarray(outputs["logits"]).argmax(axis=-1)
+        return {"confusion_matrix.png": confusion_figure(features.labels, predicted, info.label_names, split)}
+
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:
         return f"{prediction['label']} {prediction['probability']:.3f}"
 

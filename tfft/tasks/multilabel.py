@@ -121,6 +121,20 @@ class MultiLabelTask(ClassificationTask):
         table = per_label_report(features.labels, sigmoid(outputs["logits"]), thresholds_of(info), info.label_names)
         return {"per_label.json": table}
 
+    def figures(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                info: TaskInfo, split: str) -> dict[str, Any]:
+        """``per_label_f1.png``: each label's F1 at the model's thresholds, with its support."""
+        from tfft.training.figures import per_label_f1_figure
+
+        if features.labels is None:
+            return {}
+        table = self.reports(outputs, features, info)["per_label.json"]
+        thresholds = thresholds_of(info)
+        chosen = ("thresholds tuned on validation" if info.extras.get("tuned") else
+                  f"threshold {thresholds[0]:g}" if len(set(thresholds)) == 1 else "per-label thresholds")
+        note = f"{len(features.labels)} examples, {chosen}"
+        return {"per_label_f1.png": per_label_f1_figure(table, split, note)}
+
     def postprocess(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
                     info: TaskInfo) -> list[dict[str, Any]]:
         thresholds = thresholds_of(info)

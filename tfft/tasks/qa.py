@@ -139,7 +139,19 @@ class QuestionAnsweringTask(Task):
 
     def evaluate(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
                  info: TaskInfo) -> dict[str, float]:
+        return self.scored(outputs, features, examples, info)[0]
+
+    def scored(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+               info: TaskInfo, samples: int = 0) -> tuple[dict[str, float], list[dict[str, str]]]:
+        """The SQuAD metrics, and the first ``samples`` questions with the predicted answer and
+        the reference answers, from one decode."""
         predictions = self.postprocess(outputs, features, examples, info)
+        rows = [{"question": q, "predicted answer": p["answer"] or "(no answer)",
+                 "reference answers": " / ".join(refs) or "(no answer)"}
+                for q, p, refs in zip(examples["question"][:samples], predictions, examples["answer_texts"])]
+        return self._metrics(predictions, examples, info), rows
+
+    def _metrics(self, predictions: list[dict[str, Any]], examples: pd.DataFrame, info: TaskInfo) -> dict[str, float]:
         gold = dict(zip(examples["id"], examples["answer_texts"]))
         ids = examples["id"].tolist()
         version_2 = decode_options(info).version_2

@@ -137,6 +137,14 @@ class Seq2SeqTask(Task):
                  info: TaskInfo) -> dict[str, float]:
         return generation_metrics(list(outputs["text"]), examples["target"].tolist())
 
+    def scored(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+               info: TaskInfo, samples: int = 0) -> tuple[dict[str, float], list[dict[str, str]]]:
+        """The generation metrics, and the first ``samples`` inputs with the generated text and
+        the reference."""
+        rows = [{"input": src, "prediction": str(pred), "reference": tgt}
+                for src, pred, tgt in zip(examples["text"][:samples], outputs["text"], examples["target"])]
+        return self.evaluate(outputs, features, examples, info), rows
+
     def postprocess(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
                     info: TaskInfo) -> list[dict[str, Any]]:
         return [{"text": str(t)} for t in outputs["text"]]

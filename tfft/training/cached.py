@@ -22,14 +22,16 @@ from tfft.training.callbacks import EpochProgress
 def fit_head(model: Any, cfg: Any, keeper: Any, train_ds: tf.data.Dataset,
              validation_data: Optional[tf.data.Dataset],
              score: Optional[Callable[[dict[str, np.ndarray]], dict[str, float]]] = None,
-             validation_order: Optional[np.ndarray] = None) -> dict[str, Any]:
+             validation_order: Optional[np.ndarray] = None,
+             board: Optional[tf.keras.callbacks.Callback] = None) -> dict[str, Any]:
     """Trains ``model``'s head on cached backbone features for ``cfg.epochs``.
 
     ``keeper`` (the best-epoch tracker) sees the head's epochs and restores the best one at
     the end. With ``score`` (the task's metrics of outputs in feature order) and
     ``validation_order`` (the feature index of each example of ``validation_data``), the
     keeper scores the head on the cached validation features instead of running the whole
-    model each epoch: 40 epochs then cost one backbone pass, not forty. Returns what
+    model each epoch: 40 epochs then cost one backbone pass, not forty. ``board`` (or None)
+    writes each epoch to TensorBoard. Returns what
     :func:`tfft.training.loop.fit` returns: ``history``, ``steps`` and ``resumed_from``
     (always None: a cached run is short and starts over).
     """
@@ -56,7 +58,8 @@ def fit_head(model: Any, cfg: Any, keeper: Any, train_ds: tf.data.Dataset,
         inverse = np.argsort(validation_order)
         keeper.evaluate = lambda: score({"logits": head.predict(val, verbose=0)[inverse]})
     with EpochProgress(cfg.epochs, validation_data=val) as shown:
-        history = head.fit(train, validation_data=val, epochs=cfg.epochs, verbose=0, callbacks=[keeper, shown])
+        callbacks = [keeper, *([board] if board else []), shown]  # the board sees the keeper's metrics
+        history = head.fit(train, validation_data=val, epochs=cfg.epochs, verbose=0, callbacks=callbacks)
     keeper.restore_best()
     steps = int(head.optimizer.iterations.numpy())
     return {"history": {k: [float(v) for v in vs] for k, vs in history.history.items()}, "steps": steps,

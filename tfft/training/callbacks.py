@@ -1,9 +1,8 @@
-"""Callbacks: task metrics on validation every epoch, best-epoch weights, curves."""
+"""Callbacks: epoch progress, task metrics on validation every epoch, best-epoch weights."""
 
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -147,88 +146,3 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
         """Continues tracking from :meth:`state` and the best epoch's weights."""
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.best_weights = best_weights if self.best_epoch is not None else None
-
-
-def plot_history(history: dict[str, list[float]], path: str, best_epoch: Optional[int] = None,
-                 metric: Optional[str] = None) -> Optional[str]:
-    """Writes training vs validation curves to a PNG (see :func:`history_figure`); returns its path."""
-    fig = history_figure(history, best_epoch, metric)
-    if fig is None:
-        return None
-    import matplotlib.pyplot as plt
-
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}.png"  # written whole, then renamed: never half an image
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
-
-
-GRID_COLUMNS = 3  # 7 multi-label panels in one row were 2800 x 320 pixels; 3 x 3 keep each readable
-
-
-def history_figure(history: dict[str, list[float]], best_epoch: Optional[int] = None,
-                   metric: Optional[str] = None) -> Any:
-    """One panel per metric (train and validation curves) in a grid, or None without metrics.
-
-    Args:
-        history: Per-epoch values by Keras log name (``loss``, ``val_f1``, ...).
-        best_epoch: The kept epoch (1-based), marked on every panel.
-        metric: The metric that picked it (``metric_for_best``), starred on its panel.
-    """
-    names = [k for k in history if not k.startswith("val_") and k not in ("lr", "learning_rate")]
-    names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
-    if not names:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    columns = min(len(names), GRID_COLUMNS)
-    rows = math.ceil(len(names) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
-    for ax, name in zip(axes.flat, names):
-        _panel(ax, history, name, best_epoch, starred=name == metric)
-    for ax in axes.flat[len(names):]:
-        ax.set_visible(False)
-    fig.tight_layout()
-    return fig
-
-
-def _panel(ax: Any, history: dict[str, list[float]], name: str, best_epoch: Optional[int], starred: bool) -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    values: list[float] = []
-    for key, label in ((name, "train"), (f"val_{name}", "validation")):
-        if key in history:
-            ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=label, clip_on=False)
-            values += [v for v in history[key] if math.isfinite(v)]
-    epochs = max(len(history[k]) for k in (name, f"val_{name}") if k in history)
-    if best_epoch:
-        ax.axvline(best_epoch, color="0.4", linestyle="--", linewidth=1, label=f"kept epoch {best_epoch}")
-        kept = history.get(f"val_{name}", [])
-        if starred and best_epoch <= len(kept):
-            ax.plot([best_epoch], [kept[best_epoch - 1]], marker="*", markersize=15, color="C3", linestyle="none",
-                    clip_on=False, zorder=3, label=f"best val_{name}")
-    ax.set_xlim(0.5, epochs + 0.5)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no 1.5 ticks
-    if values:
-        ax.set_ylim(*metric_limits(name, values))
-    ax.set_title(name)
-    ax.set_xlabel("epoch")
-    ax.legend()
-
-
-def metric_limits(name: str, values: list[float]) -> tuple[float, float]:
-    """A y range around ``values`` (8% margins) that stays inside what the metric can be: a
-    loss is >= 0, a score in [0, 1] (or [0, 100] for SQuAD's percentages) never shows 1.04;
-    a threshold (``best_f1_thresh``) can be any number."""
-    low, high = min(values), max(values)
-    margin = (high - low) * 0.08 or max(abs(high) * 0.05, 0.01)
-    bottom, top = low - margin, high + margin
-    if "thresh" in name or low < 0:
-        return bottom, top
-    ceiling = math.inf if name.endswith("loss") else 1.0 if high <= 1 else 100.0 if high <= 100 else math.inf
-    return max(bottom, 0.0), min(top, ceiling)

@@ -8,7 +8,6 @@ rebuilds epoch ``e``'s batches and skips the first ``b``.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable, Optional
 
 import tensorflow as tf
@@ -29,7 +28,8 @@ def make_deterministic(seed: int) -> None:
 
 
 def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int, int], tf.data.Dataset],
-        epoch_batches: int, val_ds: Optional[tf.data.Dataset], resume: bool) -> dict[str, Any]:
+        epoch_batches: int, val_ds: Optional[tf.data.Dataset], resume: bool,
+        board: Optional[tf.keras.callbacks.Callback] = None) -> dict[str, Any]:
     """Trains ``model`` for the rest of ``cfg.epochs``, checkpointing into ``<output_dir>/checkpoints``.
 
     Args:
@@ -41,6 +41,7 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
         epoch_batches: Batches in one epoch.
         val_ds: Validation batches for Keras' ``val_loss``, or None.
         resume: Continue from the latest checkpoint.
+        board: Writes each epoch to TensorBoard (:class:`tfft.training.board.EpochBoard`), or None.
 
     Returns:
         ``history`` (per-epoch logs, restored epochs included), ``steps`` (optimizer steps
@@ -57,14 +58,13 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
     if resume:
         print(f"Resuming from {state.manager.latest_checkpoint}: step {resumed_from}, epoch {epoch + 1}"
               f"{f', batch {skip + 1}' if skip else ''}.")
-    tensorboard = tf.keras.callbacks.TensorBoard(os.path.join(cfg.output_dir, "logs"))
     with StopSignals() as signals:
         saver = CheckpointCallback(state, cfg.save_steps, epoch_batches, signals)
         while epoch < cfg.epochs and not keeper.out_of_patience:
             saver.start_epoch(epoch, skip)
             with EpochProgress(cfg.epochs, epoch_batches - skip, val_ds) as shown:
                 model.fit(epoch_data(epoch, skip), validation_data=val_ds, initial_epoch=epoch, epochs=epoch + 1,
-                          verbose=0, callbacks=[keeper, saver, tensorboard, shown])
+                          verbose=0, callbacks=[keeper, saver, *([board] if board else []), shown])
             epoch, skip = epoch + 1, 0
     keeper.restore_best()
     return {"history": state.history, "steps": state.step, "resumed_from": resumed_from}
