@@ -98,7 +98,7 @@ class QuestionAnsweringTask(Task):
             contexts = list(cfg.context) * len(cfg.question) if len(cfg.context) == 1 else list(cfg.context)
             frame = pd.DataFrame({cfg.question_column: list(cfg.question), cfg.context_column: contexts})
         elif cfg.predict_file:
-            frame = readers.read_table(cfg.predict_file, "predict_file")
+            frame = readers.read_table(cfg.predict_file, "predict_file", cfg.csv_delimiter)
         else:
             raise TfftError('Question answering predicts from --question="..." --context="..." or a '
                             "--predict_file with question and context columns (--text is for classification).")
