@@ -133,3 +133,93 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path):
     with pytest.raises(TfftError, match=r"--train_file '.*d.csv' names column 'text' twice \(header: "
                                         r"text,label,text\); rename one"):
         readers.read_table(path, "train_file")
+
+
+# -- 5. a huge text cell -----------------------------------------------------------------
+def test_a_huge_cell_is_cut_in_characters_before_tokenizing_with_the_same_tokens(tiny_config, tmp_path):
+    from tfft.data.features import CHARS_PER_TOKEN, clip_text
+
+    huge = "a great film . " * 400_000  # 6 MB
+    rows = keyword_rows(40, 7) + [(huge, "positive")]
+    prepared = prepare(_train_only(tiny_config, write_csv(str(tmp_path / "t.csv"), rows), validation_split=0.0))
+    kept = prepared.examples["train"]["text"]
+    assert kept.str.len().max() == 32 * CHARS_PER_TOKEN  # max_length 32: the frame holds no 6 MB text
+    ids = prepared.features["train"].inputs["input_ids"]
+    whole = prepared.tokenizer(huge[:10_000], truncation=True, max_length=32)["input_ids"]
+    assert ids.row(len(rows) - 1).tolist() == whole and len(whole) == 32
+    assert clip_text("short", 32) == "short"
+
+
+# -- 6. a model directory without its tokenizer ------------------------------------------
+def test_a_model_directory_without_tokenizer_files_says_which_are_missing(tiny_model_dir, tmp_path):
+    from tfft.models.loading import load_tokenizer
+
+    bare = tmp_path / "model"
+    bare.mkdir()
+    for name in os.listdir(tiny_model_dir):
+        if name in ("config.json", "tf_model.h5"):
+            shutil.copy(os.path.join(tiny_model_dir, name), bare / name)
+    with pytest.raises(TfftError, match=r"No tokenizer in model directory '.*model': it has none of tokenizer.json, "
+                                        r"vocab.txt, .* \(found: config.json, tf_model.h5\)\. Copy the tokenizer"):
+        load_tokenizer(str(bare))
+
+
+# -- 8. predict notes empty and cut texts ------------------------------------------------
+def test_predict_notes_an_empty_text_and_a_text_cut_at_max_length(tiny_config, capsys):
+    from tfft import runner
+
+    cfg = tiny_config(mode="predict", text=("a great film .", "", "a great film . " * 40), train_file=None,
+                      validation_file=None, test_file=None, label_names=("negative", "positive"))
+    predictions = runner.predict(cfg)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(predictions) == 3
+    notes = [line for line in lines if line.startswith("note: ")]
+    assert notes == ["note: input 2 is empty: its prediction is the model's guess without any text",
+                     "note: input 3 is longer than 32 tokens (--max_length): only its first 32 tokens were read"]
+    order = [line.split()[0] for line in lines if line.split() and line.split()[0] in ("note:", "negative", "positive")]
+    assert order == [order[0], order[1], "note:", order[3], "note:"] and "note:" not in order[:2]
+
+
+# -- 7. Ctrl-C before training -----------------------------------------------------------
+_MARKED_CLI = """
+import sys
+import tfft
+from tfft.data import readers
+_read = readers.read_table
+def read_table(*args, **kwargs):
+    print("reading-started", flush=True)  # the test's cue to send SIGINT
+    return _read(*args, **kwargs)
+readers.read_table = read_table
+from tfft.main import cli
+sys.argv = ["tfft", *sys.argv[1:]]
+cli()
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_reading_the_data_is_one_line_and_exit_130(tiny_model_dir, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    path = write_csv(str(tmp_path / "train.csv"), keyword_rows(300_000, 8))  # seconds to read and tokenize
+    args = [sys.executable, "-c", _MARKED_CLI, "--task=classification", f"--model={tiny_model_dir}",
+            f"--train_file={path}", f"--output_dir={tmp_path / 'run'}", f"--cache_dir={tmp_path / 'cache'}"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    seen = []
+    for line in proc.stdout:  # blocks until the child prints; no fixed sleep
+        seen.append(line)
+        if line.startswith("reading-started"):
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=900)
+    assert seen and seen[-1].startswith("reading-started"), "".join(seen) + err[-2000:]
+    assert proc.returncode == 130, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    assert errors[0].startswith("error: interrupted by Ctrl-C (SIGINT) while ")
+    assert ("reading data" in errors[0] or "tokenizing" in errors[0]), errors[0]
+    assert not os.path.exists(tmp_path / "run" / "results.json")

@@ -76,6 +76,9 @@ class Task(abc.ABC):
     #: Evaluation batches may vary in size (``tfft.api.eval_batch_sizes``); False where each
     #: new batch shape costs a compile.
     plans_eval_batches: ClassVar[bool] = True
+    #: Inputs longer than max_length are cut (predict notes each cut); False where they are
+    #: windowed instead (QA contexts).
+    truncates_inputs: ClassVar[bool] = True
 
     def __init__(self, name: str, default_max_length: int = 256, **defaults: Any) -> None:
         """Args:

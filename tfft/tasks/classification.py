@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tfft.data import readers
-from tfft.data.features import Features, encode_texts
+from tfft.data.features import Features, clip_text, encode_texts
 from tfft.errors import TfftError
 from tfft.metrics.classification import classification_metrics, softmax
 from tfft.tasks.base import Task, TaskInfo
@@ -50,7 +50,7 @@ class ClassificationTask(Task):
         if len(frame) == 0:
             raise TfftError(f"The {split} data is empty (0 rows); give a file with examples.")
         readers.require_columns(frame, columns, split, flags)
-        texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column)
+        texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column, info and info.max_length)
         out = pd.DataFrame({"text": texts})
         if info is not None:
             labels = frame.loc[texts.index, cfg.label_column]
@@ -156,13 +156,18 @@ class ClassificationTask(Task):
         return {"serving_default": serve_text.get_concrete_function()}
 
 
-def clean_texts(column: pd.Series, split: str, name: str) -> tuple[pd.Series, list[str]]:
+def clean_texts(column: pd.Series, split: str, name: str,
+                max_length: Optional[int] = None) -> tuple[pd.Series, list[str]]:
     """Drops null and blank texts; returns the rest (original index kept) and a note on the drop.
+    With ``max_length`` each text is cut first (:func:`tfft.data.features.clip_text`), so a
+    huge cell is not kept whole.
 
     Raises:
         TfftError: no text is left.
     """
     as_text = column.map(lambda v: v if isinstance(v, str) else ("" if _is_null(v) else str(v)))
+    if max_length:
+        as_text = as_text.map(lambda v: clip_text(v, max_length))
     keep = as_text.str.strip().str.len() > 0
     dropped = int((~keep).sum())
     if not keep.any():

@@ -65,7 +65,7 @@ class MultiLabelTask(ClassificationTask):
         if len(frame) == 0:
             raise TfftError(f"The {split} data is empty (0 rows); give a file with examples.")
         readers.require_columns(frame, [cfg.text_column], split, {cfg.text_column: "text_column"})
-        texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column)
+        texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column, info and info.max_length)
         out = pd.DataFrame({"text": texts})
         if info is not None:
             layout = label_layout(cfg, frame, info.label_names)

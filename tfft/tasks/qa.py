@@ -33,6 +33,8 @@ OUTPUT = "span_logits"  # the model's one output (see tfft.models.span)
 class QuestionAnsweringTask(Task):
     """(question, context) -> the answer's character span in the context, or none (v2.0)."""
 
+    truncates_inputs = False  # a long context is cut into windows of doc_stride overlap, none lost
+
     def __init__(self, name: str, version_2: bool = False, doc_stride: int = 128, **defaults: Any) -> None:
         """Args:
             name: Registry name.
