@@ -223,3 +223,33 @@ def test_ctrl_c_while_reading_the_data_is_one_line_and_exit_130(tiny_model_dir, 
     assert errors[0].startswith("error: interrupted by Ctrl-C (SIGINT) while ")
     assert ("reading data" in errors[0] or "tokenizing" in errors[0]), errors[0]
     assert not os.path.exists(tmp_path / "run" / "results.json")
+
+
+def test_cutting_cells_while_streaming_keeps_the_table_but_the_cut_cells(tmp_path):
+    import io
+
+    from tfft.data.clip import copy_cut, longest_line
+
+    big = "é" * 50 + "x" * 100
+    text = ('id;text;label\n1;"a ""quoted""; cell\nover two lines";pos\n'
+            f'2;{big};neg\n3;"{big}";pos\n4;short;neg\n')
+    path = _write(tmp_path / "d.csv", text)
+    assert longest_line(path) == len(f'3;"{big}";pos'.encode())
+    out = io.BytesIO()
+    assert copy_cut(path, out, ";", 41) == 2
+    out.seek(0)
+    import pandas as pd
+
+    frame = pd.read_csv(out, sep=";", dtype=object)
+    assert frame["text"].tolist() == ['a "quoted"; cell\nover two lines', "é" * 20, "é" * 20, "short"]
+    assert frame["label"].tolist() == ["pos", "neg", "pos", "neg"] and frame["id"].tolist() == ["1", "2", "3", "4"]
+
+
+def test_read_table_cuts_a_huge_cell_only_when_asked(tmp_path):
+    rows = keyword_rows(10, 9)
+    rows[4] = ("word " * 200_000, "positive")  # a 1 MB line
+    path = write_csv(str(tmp_path / "t.csv"), rows)
+    cut = readers.read_table(path, max_cell_chars=1000)
+    whole = readers.read_table(path)
+    assert len(cut["text"][4]) == 4000 and len(whole["text"][4]) == 1_000_000
+    assert cut.drop(index=4).equals(whole.drop(index=4)) and cut["label"].tolist() == whole["label"].tolist()

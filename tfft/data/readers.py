@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+import tempfile
 from typing import Any, Optional
 
 import pandas as pd
 
+from tfft.data import clip
 from tfft.errors import TfftError
 
 SPLIT_FLAGS = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
@@ -20,12 +23,15 @@ DELIMITERS = ",;\t|"  # what --csv_delimiter may be, and what a .csv file is sni
 _SNIFF_BYTES = 64 * 1024  # the head read to sniff a delimiter and check the header
 
 
-def read_table(path: str, flag: str = "file", delimiter: Optional[str] = None) -> pd.DataFrame:
+def read_table(path: str, flag: str = "file", delimiter: Optional[str] = None,
+               max_cell_chars: Optional[int] = None) -> pd.DataFrame:
     """Reads one data file into a DataFrame; the format follows the extension.
 
     Only empty cells count as missing in CSV: a review that says "NA" stays text. A CSV's
     delimiter is ``delimiter`` if given, else sniffed from its first lines (``,;\\t|``);
     ``frame.attrs["first_line"]`` is the file line of the first row (2 under a header).
+    With ``max_cell_chars``, a CSV with a longer line is read with its cells cut to that
+    many characters' worth of bytes (:mod:`tfft.data.clip`), so a huge cell is never held whole.
 
     Raises:
         TfftError: the file is missing, has an unknown extension, a header that names a
@@ -35,7 +41,7 @@ def read_table(path: str, flag: str = "file", delimiter: Optional[str] = None) -
         raise TfftError(f"--{flag} not found: '{path}' is not a file. Check the path (relative to {os.getcwd()}).")
     ext = os.path.splitext(path)[1].lower()
     if ext in (".csv", ".tsv"):
-        return _read_csv(path, flag, ext, delimiter)
+        return _read_csv(path, flag, ext, delimiter, max_cell_chars)
     try:
         if ext == ".jsonl":
             return pd.read_json(path, lines=True, dtype=False)
@@ -49,15 +55,22 @@ def read_table(path: str, flag: str = "file", delimiter: Optional[str] = None) -
     raise TfftError(f"--{flag} '{path}' has an unsupported extension '{ext}'; use one of {FORMATS}.")
 
 
-def _read_csv(path: str, flag: str, ext: str, delimiter: Optional[str]) -> pd.DataFrame:
+def _read_csv(path: str, flag: str, ext: str, delimiter: Optional[str], max_cell_chars: Optional[int]) -> pd.DataFrame:
     """A CSV / TSV file with the given or sniffed delimiter, its header checked for duplicates."""
+    stack = contextlib.ExitStack()
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
             head = f.read(_SNIFF_BYTES)
         how = "--csv_delimiter" if delimiter else "sniffed from its first lines"
         delimiter = delimiter or sniff_delimiter(head, "\t" if ext == ".tsv" else ",")
         _check_header(head, delimiter, path, flag)
-        frame = pd.read_csv(path, sep=delimiter, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+        source: Any = path
+        max_bytes = 4 * max_cell_chars if max_cell_chars else 0  # UTF-8: at most 4 bytes a character
+        if max_bytes and clip.longest_line(path) > max_bytes:
+            source = stack.enter_context(tempfile.TemporaryFile())
+            clip.copy_cut(path, source, delimiter, max_bytes)
+            source.seek(0)
+        frame = pd.read_csv(source, sep=delimiter, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
                             dtype=object)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError, csv.Error) as err:
         if isinstance(err, TfftError):
@@ -67,6 +80,8 @@ def _read_csv(path: str, flag: str, ext: str, delimiter: Optional[str]) -> pd.Da
                         f"{_show(delimiter or ',')} ({how}): {_first_line(err)}. If the file uses another "
                         f"delimiter pass it ({others}); otherwise fix the file (quote cells that hold the "
                         "delimiter).") from None
+    finally:
+        stack.close()
     frame.attrs["first_line"] = 2
     return frame
 
@@ -129,15 +144,17 @@ def _read_json(path: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(flatten_squad(data) if is_squad_json(data) else data)
 
 
-def load_raw_splits(cfg: Any) -> tuple[dict[str, Optional[pd.DataFrame]], tuple[str, ...]]:
+def load_raw_splits(cfg: Any, max_cell_chars: Optional[int] = None
+                    ) -> tuple[dict[str, Optional[pd.DataFrame]], tuple[str, ...]]:
     """The raw tables for train / validation / test, and label names the source declares.
 
     Local files win over ``cfg.dataset``. Returns ``None`` for a split that has no source.
+    ``max_cell_chars``: see :func:`read_table`.
     """
     files = {split: getattr(cfg, flag) for split, flag in SPLIT_FLAGS.items()}
     if any(files.values()) or not cfg.dataset:
         delimiter = getattr(cfg, "csv_delimiter", None)
-        tables = {s: read_table(p, SPLIT_FLAGS[s], delimiter) if p else None for s, p in files.items()}
+        tables = {s: read_table(p, SPLIT_FLAGS[s], delimiter, max_cell_chars) if p else None for s, p in files.items()}
         return tables, ()
     return _load_hf(cfg)
 
