@@ -58,8 +58,8 @@ class DataOptions:
     label_columns: tuple[str, ...] = opt((), "Multi-label: one 0/1 column per label (default: every column but "
                                              "the text and id columns, unless --label_column holds label lists).")
     id_column: Optional[str] = opt(None, "Column of example ids (never read as a label).")
-    drop_unlabeled: bool = opt(False, "Classification: drop rows whose label cell is empty (the count is printed) "
-                                      "instead of stopping with their row numbers.")
+    drop_unlabeled: bool = opt(False, "Classification and multi-label: drop rows with an empty label cell (the count "
+                                      "is printed) instead of stopping with their line numbers.")
     csv_delimiter: Optional[str] = opt(None, "Field delimiter of .csv/.tsv files: one of , ; | or tab. Default: "
                                              "sniffed from the header and first lines.")
     validation_split: float = opt(0.1, "Share of train held out (stratified, seeded) when there is no validation set.")

@@ -232,7 +232,7 @@ def labeled_rows(column: pd.Series, split: str, name: str, first_line: Optional[
     rows = [int(i) for i in column.index[missing][:5]]
     where = (f"lines {', '.join(str(r + first_line) for r in rows)} of the file, the header being line 1"
              if first_line else f"rows {', '.join(str(r + 1) for r in rows)}, counting from 1")
-    raise TfftError(f"The {split} data has {count} rows with an empty label in column '{name}' "
+    raise TfftError(f"The {split} data has {count} row{'s' * (count != 1)} with an empty label in column '{name}' "
                     f"({where}{', ...' if count > len(rows) else ''}); fill them in, or pass --drop_unlabeled "
                     "to drop such rows.")
 
