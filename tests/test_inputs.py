@@ -253,3 +253,17 @@ def test_read_table_cuts_a_huge_cell_only_when_asked(tmp_path):
     whole = readers.read_table(path)
     assert len(cut["text"][4]) == 4000 and len(whole["text"][4]) == 1_000_000
     assert cut.drop(index=4).equals(whole.drop(index=4)) and cut["label"].tolist() == whole["label"].tolist()
+
+
+def test_a_header_read_as_one_column_suggests_the_delimiter(tiny_config, tmp_path):
+    path = _write(tmp_path / "t.csv", "text;label\n" + "a great film;1\n" * 10)
+    with pytest.raises(TfftError, match=r"columns found: text;label\); pass --\w+_column=<one of those>\. The "
+                                        r"header looks ';'-separated: pass --csv_delimiter=';'\."):
+        prepare(_train_only(tiny_config, path, csv_delimiter=","))
+
+
+def test_data_rows_with_one_field_more_than_the_header_are_refused(tmp_path):
+    path = _write(tmp_path / "t.csv", "text;label\n" + "a great film; loved it;1\n" * 10)
+    with pytest.raises(TfftError, match=r"has one field more in its data rows than in its header \(2 columns: "
+                                        r"text;label\) with delimiter ';' \(sniffed from its first lines\); quote"):
+        readers.read_table(path, "train_file")

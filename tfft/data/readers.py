@@ -72,6 +72,11 @@ def _read_csv(path: str, flag: str, ext: str, delimiter: Optional[str], max_cell
             source.seek(0)
         frame = pd.read_csv(source, sep=delimiter, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
                             dtype=object)
+        if not isinstance(frame.index, pd.RangeIndex):  # pandas made the extra first field an index
+            raise TfftError(f"--{flag} '{path}' has one field more in its data rows than in its header "
+                            f"({len(frame.columns)} columns: {delimiter.join(map(str, frame.columns))}) with "
+                            f"delimiter {_show(delimiter)} ({how}); quote the cells that hold {_show(delimiter)}, "
+                            "or pass another --csv_delimiter.")
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError, csv.Error) as err:
         if isinstance(err, TfftError):
             raise
@@ -189,5 +194,8 @@ def require_columns(frame: pd.DataFrame, columns: list[str], split: str, flag_of
     for column in columns:
         if column not in frame.columns:
             found = ", ".join(map(str, frame.columns)) or "(none)"
+            joined = [d for d in DELIMITERS if len(frame.columns) == 1 and d in str(frame.columns[0])]
+            hint = f" The header looks {_show(joined[0])}-separated: pass --csv_delimiter={_show(joined[0])}." \
+                if joined else ""
             raise TfftError(f"The {split} data has no column '{column}' (columns found: {found}); "
-                            f"pass --{flag_of[column]}=<one of those>.")
+                            f"pass --{flag_of[column]}=<one of those>.{hint}")
