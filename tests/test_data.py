@@ -75,7 +75,7 @@ def test_all_texts_empty_is_an_error(tiny_config, tmp_path):
 def test_label_outside_the_label_set(tiny_config, tmp_path):
     path = write_csv(str(tmp_path / "v.csv"), [("great film", "positive"), ("meh", "neutral")])
     with pytest.raises(TfftError, match=r"labels outside the label set in column 'label': neutral \(label set: "
-                                        r"negative, positive\)"):
+                                        r"negative, positive;"):
         prepare(tiny_config(validation_file=path))
 
 

@@ -141,7 +141,7 @@ def test_broken_json_lines_name_the_file(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("content,expected", [
-    ('\ufefftext,text\n"a ""quoted"" review\nover two lines",1\n', "has no column 'label'"),
+    ('\ufefftext,text\n"a ""quoted"" review\nover two lines",1\n', "names column 'text' twice"),
     ('{"text": "fine", "label": "a"}\n{"text": "broken", "label": \n', "could not be parsed as JSONL"),
 ])
 def test_cli_turns_hostile_files_into_one_error_line(tmp_path, tiny_model_dir, content, expected):

@@ -155,3 +155,26 @@ def test_prediction_lines_list_labels_over_threshold_by_probability():
     assert task.format_prediction({"labels": ["joy", "love"],
                                    "probabilities": {"joy": 0.934, "love": 0.71, "anger": 0.2}}) == "joy 0.93, love 0.71"
     assert task.format_prediction({"labels": [], "probabilities": {"joy": 0.1}}) == "(no label)"
+
+
+def _with_empty_cells(tmp_path):
+    rows = [(f"t{i}", "a great film", 1, 0, 0, 0) if i % 2 else (f"t{i}", "an awful film", 0, 0, 1, 0)
+            for i in range(30)]
+    rows[3] = ("t3", "a boring film", 0, 0, "", 0)
+    rows[7] = ("t7", "a lovely film", "", 1, 0, 0)
+    return write_csv(str(tmp_path / "e.csv"), rows, header=("id", "text", *NAMES))
+
+
+def test_empty_label_cells_in_label_columns_give_their_lines_and_the_fix(emotion_config, tmp_path):
+    path = _with_empty_cells(tmp_path)
+    with pytest.raises(TfftError, match=r"The train data has 1 row with an empty label in column 'joy' \(lines 9 "
+                                        r"of the file, the header being line 1\); fill them in, or pass "
+                                        r"--drop_unlabeled"):
+        prepare(emotion_config("columns", n=(20, 10, 10), train_file=path))
+
+
+def test_drop_unlabeled_drops_rows_with_an_empty_label_cell(emotion_config, tmp_path):
+    path = _with_empty_cells(tmp_path)
+    prepared = prepare(emotion_config("columns", n=(20, 10, 10), train_file=path, drop_unlabeled=True))
+    assert "train: dropped 2 rows with an empty label cell (--drop_unlabeled)" in prepared.notes
+    assert len(prepared.examples["train"]) == 28

@@ -63,6 +63,10 @@ class DataOptions:
     label_columns: tuple[str, ...] = opt((), "Multi-label: one 0/1 column per label (default: every column but "
                                              "the text and id columns, unless --label_column holds label lists).")
     id_column: Optional[str] = opt(None, "Column of example ids (never read as a label).")
+    drop_unlabeled: bool = opt(False, "Classification and multi-label: drop rows with an empty label cell (the count "
+                                      "is printed) instead of stopping with their line numbers.")
+    csv_delimiter: Optional[str] = opt(None, "Field delimiter of .csv/.tsv files: one of , ; | or tab. Default: "
+                                             "sniffed from the header and first lines.")
     validation_split: float = opt(0.1, "Share of train held out (stratified, seeded) when there is no validation set.")
     max_length: Optional[int] = opt(None, "Longest token sequence; longer texts are truncated. Default: the "
                                     "trained model's, else the task's (capped at the model's limit).")
@@ -156,6 +160,8 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
             object.__setattr__(self, name, tuple(str(n) for n in getattr(self, name)))
         for name in ("text", "question", "context"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.csv_delimiter is not None:
+            object.__setattr__(self, "csv_delimiter", _delimiter(self.csv_delimiter))
         # not a field: which values were derived, so replace() derives them again
         object.__setattr__(self, "_derived", frozenset(unset))
         self._check(task)
@@ -243,6 +249,17 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
 
 # Task defaults for these fields name a data source; they give way to explicit files.
 _DATA_SOURCE = frozenset({"dataset", "dataset_config"})
+
+
+def _delimiter(value: str) -> str:
+    """``--csv_delimiter`` as one character; ``tab`` and ``\\t`` (as typed in a shell) mean a tab."""
+    from tfft.data.readers import DELIMITERS
+
+    delimiter = "\t" if value.lower() in ("tab", "\\t") else value
+    if len(delimiter) != 1 or delimiter not in DELIMITERS:
+        raise TfftError(f"--csv_delimiter must be one of , ; | or tab (received {value!r}); for a tab pass "
+                        "--csv_delimiter=tab.")
+    return delimiter
 
 
 def _plain(value: Any) -> Any:

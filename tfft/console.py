@@ -15,8 +15,8 @@ def data_summary(prepared: Any) -> None:
     print(f"Data: {sizes} examples")
     if prepared.info.label_names:
         print(f"Labels: {', '.join(prepared.info.label_names)}")
-    for note in prepared.notes:
-        print(f"Note: {note}")
+    for note in prepared.notes:  # a note that starts "warning: " is something the user should check
+        print(f"Warning: {note[len('warning: '):]}" if note.startswith("warning: ") else f"Note: {note}")
     target_limit = prepared.info.extras.get("max_target_length")
     for split, features in prepared.features.items():
         lengths = features.lengths()

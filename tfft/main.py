@@ -6,6 +6,7 @@ fix (``TfftError``) prints one line and exits with status 2.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from tfft import _env
@@ -34,6 +35,13 @@ def main(argv: list[str]) -> None:
     except TfftError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(getattr(err, "exit_code", 2))  # a run stopped by a signal: 128 + its number
+    except KeyboardInterrupt as err:  # Ctrl-C outside training (which checkpoints first, then stops)
+        phase = getattr(err, "phase", "")  # set by the innermost progress phase it stopped
+        where = f" while {phase[:1].lower()}{phase[1:]}" if phase else ""
+        start = "\n" if sys.stderr.isatty() else ""  # off the "^C" the terminal echoed
+        print(f"{start}error: interrupted by Ctrl-C (SIGINT){where}; stopped. Run the same command again to "
+              "start over.", file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)
 
 
 def cli() -> None:

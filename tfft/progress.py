@@ -83,6 +83,8 @@ class Progress:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if isinstance(exc, KeyboardInterrupt) and not hasattr(exc, "phase"):
+            exc.phase = self.label  # the innermost phase Ctrl-C stopped, for the CLI's one line
         self.close(failed=exc_type is not None)
 
     def update(self, n: int = 1, note: Optional[Note] = None) -> None:

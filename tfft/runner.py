@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tfft import api, console, io, preflight, rundir
 from tfft.config import Config
+from tfft.data.features import input_notes
 from tfft.data.prepare import prepare
 from tfft.models import modes
 from tfft.models.loading import INFO_FILE
@@ -177,9 +178,13 @@ def predict(cfg: Config) -> dict[str, Any]:
     examples = task.predict_examples(cfg)
     model = api.build_model(cfg)
     predictions = api.predict(model, cfg, examples)
-    for prediction, text in zip(predictions, examples["text"]):
+    texts = list(examples["text"])
+    notes = input_notes(model.tokenizer, texts, model.info.max_length) if task.truncates_inputs else {}
+    for i, (prediction, text) in enumerate(zip(predictions, examples["text"])):
         short = text if len(text) <= 60 else text[:57] + "..."
         print(f"{task.format_prediction(prediction)}\t{short}")
+        if i in notes:
+            print(f"note: input {i + 1} {notes[i]}")
     return {"task": cfg.task, "model": cfg.model, "predictions": predictions}
 
 

@@ -184,6 +184,33 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
     return fingerprint(type(tokenizer).__name__, spec)
 
 
+# A text is cut to CHARS_PER_TOKEN characters per token of max_length before tokenizing: a
+# 100 MB cell otherwise costs its full tokenization (13 GB and 7 minutes, measured) to keep
+# 128 tokens. English runs ~4-5 characters a token; 100 leaves room for runs of spaces and
+# markup, and for WordPiece's [UNK], which covers a whole word of up to 100 characters
+# (max_input_chars_per_word). At max_length 512 that keeps 51,200 characters a text.
+CHARS_PER_TOKEN = 100
+
+
+def clip_text(text: str, max_length: int) -> str:
+    """``text`` cut to ``max_length * CHARS_PER_TOKEN`` characters: far more than its first
+    ``max_length`` tokens need, so the tokens kept are the same."""
+    limit = max_length * CHARS_PER_TOKEN
+    return text[:limit] if len(text) > limit else text
+
+
+def input_notes(tokenizer: Any, texts: Sequence[str], max_length: int) -> dict[int, str]:
+    """Per input (by position), what a prediction should say about it: empty, or cut at
+    ``max_length`` tokens (tokenized to one more token to tell)."""
+    notes = {i: "is empty: its prediction is the model's guess without any text"
+             for i, text in enumerate(texts) if not str(text).strip()}
+    lengths = encode_texts(tokenizer, list(texts), max_length + 1, report=False)["input_ids"].lengths()
+    for i in np.flatnonzero(lengths > max_length):
+        notes[int(i)] = (f"is longer than {max_length} tokens (--max_length): only its first {max_length} "
+                         "tokens were read")
+    return notes
+
+
 def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int,
                  chunk: int = 2048, report: bool = True, **kwargs: Any) -> dict[str, Ragged]:
     """Tokenizes with the HF fast tokenizer in chunks; returns ragged ``input_ids`` (+ extras).
@@ -199,8 +226,9 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int,
     options.setdefault("return_token_type_ids", False)
     parts: dict[str, list[Ragged]] = {}
     for start in range(0, len(texts), chunk):
-        batch = {k: list(v[start:start + chunk]) for k, v in pairs.items()}
-        enc = tokenizer(list(texts[start:start + chunk]), truncation=True, max_length=max_length,
+        batch = {k: [clip_text(t, max_length) for t in v[start:start + chunk]] for k, v in pairs.items()}
+        enc = tokenizer([clip_text(t, max_length) for t in texts[start:start + chunk]], truncation=True,
+                        max_length=max_length,
                         **batch, **options)
         for name, rows in enc.items():
             parts.setdefault(name, []).append(Ragged.from_lists(rows))

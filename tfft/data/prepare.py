@@ -68,8 +68,11 @@ def load_model_context(cfg: Any) -> tuple[Task, str, Any, Optional[dict[str, Any
 def prepare(cfg: Any) -> Prepared:
     """Reads, validates, splits and tokenizes the data ``cfg`` names (memoised per config)."""
     task, model_dir, tokenizer, saved, max_length = load_model_context(cfg)
+    # a task that cuts its inputs needs no cell longer than its cut (QA windows whole contexts)
+    longest = max(max_length, getattr(cfg, "max_target_length", None) or 0)  # seq2seq targets too
+    max_cell_chars = longest * feats.CHARS_PER_TOKEN if task.truncates_inputs else None
     with Progress("Reading data"):
-        raw, declared_names = load_raw_splits(cfg)
+        raw, declared_names = load_raw_splits(cfg, max_cell_chars)
     first = next((raw[s] for s in SPLITS if raw[s] is not None), None)
     if first is None:
         raise TfftError("No data given: pass --train_file / --validation_file / --test_file, or --dataset.")

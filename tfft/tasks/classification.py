@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tfft.data import readers
-from tfft.data.features import Features, encode_texts
+from tfft.data.features import Features, clip_text, encode_texts
 from tfft.errors import TfftError
 from tfft.metrics.classification import classification_metrics, softmax
 from tfft.tasks.base import Task, TaskInfo
@@ -36,9 +36,12 @@ class ClassificationTask(Task):
             readers.require_columns(train, [cfg.label_column], "train", {cfg.label_column: "label_column"})
             names = infer_label_names(train[cfg.label_column])
         if len(names) < 2:
-            raise TfftError(f"Classification needs at least two classes; the labels in column "
-                            f"'{cfg.label_column}' give {list(names)}. Check --label_column, or pass "
-                            "--label_names=<a,b,...>.")
+            column = train[cfg.label_column] if train is not None and cfg.label_column in train else None
+            held = f"; column '{cfg.label_column}' holds {held_labels(column)}" if column is not None else ""
+            source = (f"--label_names gives {list(names)}" if cfg.label_names else
+                      f"the labels in column '{cfg.label_column}' give {list(names)}")
+            raise TfftError(f"Classification needs at least two classes; {source}{held}. Check --label_column, "
+                            "or pass --label_names with one name per class (in class-id order for integer labels).")
         return TaskInfo(task=self.name, label_names=tuple(names))
 
     def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,
@@ -48,11 +51,15 @@ class ClassificationTask(Task):
         if len(frame) == 0:
             raise TfftError(f"The {split} data is empty (0 rows); give a file with examples.")
         readers.require_columns(frame, columns, split, flags)
-        texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column)
+        texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column, info and info.max_length)
         out = pd.DataFrame({"text": texts})
         if info is not None:
-            out["label"] = label_ids(frame.loc[texts.index, cfg.label_column], info.label_names, split,
-                                     cfg.label_column)
+            labels = frame.loc[texts.index, cfg.label_column]
+            keep, dropped = labeled_rows(labels, split, cfg.label_column, frame.attrs.get("first_line"),
+                                         cfg.drop_unlabeled)
+            out, labels, notes = out[keep], labels[keep], notes + dropped
+            out["label"] = label_ids(labels, info.label_names, split, cfg.label_column)
+            notes += unused_label_notes(out["label"], labels, info.label_names, split) if split == "train" else []
         limit = cfg.max_train_samples if split == "train" else cfg.max_eval_samples
         return (out.head(limit) if limit else out).reset_index(drop=True), notes
 
@@ -68,7 +75,7 @@ class ClassificationTask(Task):
             with open(cfg.predict_file, encoding="utf-8-sig") as f:
                 frame = pd.DataFrame({cfg.text_column: [line.rstrip("\n") for line in f]})
         else:
-            frame = readers.read_table(cfg.predict_file, "predict_file")
+            frame = readers.read_table(cfg.predict_file, "predict_file", cfg.csv_delimiter)
         examples, _ = self.prepare_split(cfg, frame, "predict", None)
         return examples
 
@@ -160,13 +167,22 @@ class ClassificationTask(Task):
         return {"serving_default": serve_text.get_concrete_function()}
 
 
-def clean_texts(column: pd.Series, split: str, name: str) -> tuple[pd.Series, list[str]]:
+def clean_texts(column: pd.Series, split: str, name: str,
+                max_length: Optional[int] = None) -> tuple[pd.Series, list[str]]:
     """Drops null and blank texts; returns the rest (original index kept) and a note on the drop.
+    With ``max_length`` each text is cut first (:func:`tfft.data.features.clip_text`), so a
+    huge cell is not kept whole.
 
     Raises:
         TfftError: no text is left.
     """
-    as_text = column.map(lambda v: v if isinstance(v, str) else ("" if _is_null(v) else str(v)))
+    def text(v: Any) -> str:
+        v = v if isinstance(v, str) else ("" if _is_null(v) else str(v))
+        return clip_text(v, max_length) if max_length else v
+
+    # object dtype, built in one pass: Series.map would give pandas 3's string dtype, which
+    # copies every text into its own buffer (a 100 MB cell cost 200 MB more, measured)
+    as_text = pd.Series([text(v) for v in column], index=column.index, dtype=object)
     keep = as_text.str.strip().str.len() > 0
     dropped = int((~keep).sum())
     if not keep.any():
@@ -202,19 +218,68 @@ def infer_label_names(column: pd.Series) -> tuple[str, ...]:
     return tuple(sorted(keys))
 
 
+def held_labels(column: pd.Series, most: int = 10) -> str:
+    """The distinct labels ``column`` really holds, for messages: ``0, 1`` or ``a, b, ... (40 distinct)``."""
+    values = infer_label_names(column)
+    shown = ", ".join(values[:most]) or "no labels"
+    return shown + (f" ... ({len(values)} distinct)" if len(values) > most else "")
+
+
+def labeled_rows(column: pd.Series, split: str, name: str, first_line: Optional[int],
+                 drop: bool) -> tuple[np.ndarray, list[str]]:
+    """Which rows have a label (a mask over ``column``), and a note on the rows dropped for lacking one.
+
+    Raises:
+        TfftError: rows without a label and ``drop`` is False; the message gives their count
+            and first row numbers (file lines when ``first_line`` is known, else 1-based rows).
+    """
+    missing = np.fromiter((_is_null(v) or (isinstance(v, str) and not v.strip()) for v in column), bool,
+                          count=len(column))
+    if not missing.any():
+        return ~missing, []
+    count = int(missing.sum())
+    if drop:
+        return ~missing, [f"{split}: dropped {count} rows with an empty '{name}' (--drop_unlabeled)"]
+    rows = [int(i) for i in column.index[missing][:5]]
+    where = (f"lines {', '.join(str(r + first_line) for r in rows)} of the file, the header being line 1"
+             if first_line else f"rows {', '.join(str(r + 1) for r in rows)}, counting from 1")
+    raise TfftError(f"The {split} data has {count} row{'s' * (count != 1)} with an empty label in column '{name}' "
+                    f"({where}{', ...' if count > len(rows) else ''}); fill them in, or pass --drop_unlabeled "
+                    "to drop such rows.")
+
+
 def label_ids(column: pd.Series, names: tuple[str, ...], split: str, name: str) -> np.ndarray:
     """Maps labels to class ids: by name, or as ids when the data holds integers and the names don't.
 
     Raises:
-        TfftError: a label that is not in the label set (null labels included).
+        TfftError: a label that is not in the label set, or an integer label that is not a
+            class id (``0 .. len(names) - 1``); the message quotes what the column holds.
     """
-    keys = [None if _is_null(v) else _label_key(v) for v in column]
+    keys = [_label_key(v) for v in column]
     index = {n: i for i, n in enumerate(names)}
-    as_ids = all(k is not None and k.isdigit() and int(k) < len(names) for k in keys) and not any(k in index for k in keys)
-    ids = [int(k) if as_ids else index.get(k, -1) for k in keys]
-    bad = sorted({str(k) for k, i in zip(keys, ids) if i < 0})
+    if all(k.lstrip("-").isdigit() for k in keys) and not any(k in index for k in keys):
+        outside = sorted({int(k) for k in keys if not 0 <= int(k) < len(names)})
+        if outside:
+            raise TfftError(f"The {split} data has integer labels {', '.join(map(str, outside[:5]))} in column "
+                            f"'{name}' that are not class ids of --label_names ({', '.join(names)}: ids 0 to "
+                            f"{len(names) - 1}); the column holds {held_labels(column)}. Pass one label name per "
+                            "class id.")
+        return np.asarray([int(k) for k in keys], dtype=np.int32)
+    ids = [index.get(k, -1) for k in keys]
+    bad = sorted({k for k, i in zip(keys, ids) if i < 0})
     if bad:
         raise TfftError(f"The {split} data has labels outside the label set in column '{name}': "
-                        f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''} (label set: {', '.join(names)}). "
-                        "Fix those rows, or pass --label_names with every label.")
+                        f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''} (label set: {', '.join(names)}; "
+                        f"the column holds {held_labels(column)}). Fix those rows, or pass --label_names with "
+                        "every label.")
     return np.asarray(ids, dtype=np.int32)
+
+
+def unused_label_notes(ids: pd.Series, column: pd.Series, names: tuple[str, ...], split: str) -> list[str]:
+    """A warning naming the label names no example of ``split`` has (a class that cannot be learned)."""
+    used = set(int(i) for i in ids)
+    unused = [f"{n} (id {i})" for i, n in enumerate(names) if i not in used]
+    if not unused:
+        return []
+    return [f"warning: no {split} example has label {', '.join(unused)} of {len(names)} label names; the column "
+            f"holds {held_labels(column)}. Check --label_names: a class without examples cannot be learned."]

@@ -24,7 +24,7 @@ from tfft.data.features import Features
 from tfft.errors import TfftError
 from tfft.metrics.multilabel import multilabel_metrics, per_label_report, sigmoid, tune_thresholds
 from tfft.tasks.base import TaskInfo
-from tfft.tasks.classification import ClassificationTask, clean_texts
+from tfft.tasks.classification import ClassificationTask, clean_texts, labeled_rows
 from tfft.tasks.multilabel_labels import label_layout, label_matrix, read_thresholds
 
 DEFAULT_THRESHOLD = 0.5
@@ -50,7 +50,8 @@ class MultiLabelTask(ClassificationTask):
         else:
             layout = label_layout(cfg, train)
             names = layout.names
-            matrix = label_matrix(train, layout, "train")
+            complete = train.dropna(subset=list(layout.names)) if layout.kind == "columns" else train
+            matrix = label_matrix(complete, layout, "train")  # rows with empty cells: see prepare_split
         extras: dict[str, Any] = {"thresholds": [DEFAULT_THRESHOLD] * len(names), "tuned": False}
         if cfg.thresholds_file:
             extras["thresholds"] = read_thresholds(cfg.thresholds_file, names)
@@ -65,11 +66,19 @@ class MultiLabelTask(ClassificationTask):
         if len(frame) == 0:
             raise TfftError(f"The {split} data is empty (0 rows); give a file with examples.")
         readers.require_columns(frame, [cfg.text_column], split, {cfg.text_column: "text_column"})
-        texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column)
+        texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column, info and info.max_length)
         out = pd.DataFrame({"text": texts})
         if info is not None:
             layout = label_layout(cfg, frame, info.label_names)
-            matrix = label_matrix(frame.loc[texts.index], layout, split)
+            rows = frame.loc[texts.index]
+            if layout.kind == "columns":  # an empty 0/1 cell: stop with its lines, or drop the row
+                keep = np.logical_and.reduce([labeled_rows(rows[c], split, c, frame.attrs.get("first_line"),
+                                                           cfg.drop_unlabeled)[0] for c in layout.names])
+                if not keep.all():
+                    notes.append(f"{split}: dropped {int((~keep).sum())} rows with an empty label cell "
+                                 "(--drop_unlabeled)")
+                rows, out = rows[keep], out[keep]
+            matrix = label_matrix(rows, layout, split)
             out["labels"] = list(matrix)
             empty = int((matrix.sum(axis=1) == 0).sum())
             if empty:

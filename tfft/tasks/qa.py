@@ -33,6 +33,8 @@ OUTPUT = "span_logits"  # the model's one output (see tfft.models.span)
 class QuestionAnsweringTask(Task):
     """(question, context) -> the answer's character span in the context, or none (v2.0)."""
 
+    truncates_inputs = False  # a long context is cut into windows of doc_stride overlap, none lost
+
     def __init__(self, name: str, version_2: bool = False, doc_stride: int = 128, **defaults: Any) -> None:
         """Args:
             name: Registry name.
@@ -98,7 +100,7 @@ class QuestionAnsweringTask(Task):
             contexts = list(cfg.context) * len(cfg.question) if len(cfg.context) == 1 else list(cfg.context)
             frame = pd.DataFrame({cfg.question_column: list(cfg.question), cfg.context_column: contexts})
         elif cfg.predict_file:
-            frame = readers.read_table(cfg.predict_file, "predict_file")
+            frame = readers.read_table(cfg.predict_file, "predict_file", cfg.csv_delimiter)
         else:
             raise TfftError('Question answering predicts from --question="..." --context="..." or a '
                             "--predict_file with question and context columns (--text is for classification).")

@@ -89,7 +89,7 @@ class Seq2SeqTask(Task):
             with open(cfg.predict_file, encoding="utf-8-sig") as f:
                 frame = pd.DataFrame({fields[0]: [line.rstrip("\n") for line in f]})
         else:
-            frame = readers.read_table(cfg.predict_file, "predict_file")
+            frame = readers.read_table(cfg.predict_file, "predict_file", cfg.csv_delimiter)
         examples, _ = self.prepare_split(cfg, frame, "predict", info)
         return examples
 
