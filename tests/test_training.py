@@ -176,3 +176,20 @@ def test_seven_multilabel_panels_come_in_a_grid_each_readable():
     width, height = fig.get_size_inches()
     assert len(visible) == 7 and width / height < 1.5  # not one 2800 x 320 strip
     assert all(ax.get_position().width * width >= 3 for ax in visible)  # inches per panel
+
+
+def test_curves_leave_the_matplotlib_backend_alone_so_notebook_plots_stay_inline(tmp_path):
+    import matplotlib
+
+    from tfft.training.callbacks import history_figure, plot_history
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # stands in for a notebook's inline backend: anything but Agg
+    try:
+        history = {"loss": [0.7, 0.4], "val_loss": [0.6, 0.5], "val_accuracy": [0.6, 0.8]}
+        assert history_figure(history, best_epoch=2) is not None
+        path = plot_history(history, str(tmp_path / "curves.png"), best_epoch=2)
+        assert matplotlib.get_backend() == "svg"
+        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    finally:
+        matplotlib.use(before)

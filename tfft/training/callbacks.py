@@ -155,12 +155,9 @@ def plot_history(history: dict[str, list[float]], path: str, best_epoch: Optiona
     fig = history_figure(history, best_epoch, metric)
     if fig is None:
         return None
-    import matplotlib.pyplot as plt
-
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}.png"  # written whole, then renamed: never half an image
     fig.savefig(tmp, dpi=100)
-    plt.close(fig)
     os.replace(tmp, path)
     return path
 
@@ -172,6 +169,9 @@ def history_figure(history: dict[str, list[float]], best_epoch: Optional[int] = 
                    metric: Optional[str] = None) -> Any:
     """One panel per metric (train and validation curves) in a grid, or None without metrics.
 
+    The figure is a plain ``matplotlib.figure.Figure``, not one of pyplot's: the backend is left
+    as it is (a notebook's inline plots keep working; the figure shows as a cell's last value).
+
     Args:
         history: Per-epoch values by Keras log name (``loss``, ``val_f1``, ...).
         best_epoch: The kept epoch (1-based), marked on every panel.
@@ -181,14 +181,12 @@ def history_figure(history: dict[str, list[float]], best_epoch: Optional[int] = 
     names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
     if not names:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     columns = min(len(names), GRID_COLUMNS)
     rows = math.ceil(len(names) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    fig = Figure(figsize=(4.2 * columns, 3.2 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax, name in zip(axes.flat, names):
         _panel(ax, history, name, best_epoch, starred=name == metric)
     for ax in axes.flat[len(names):]:
