@@ -152,3 +152,16 @@ def test_prediction_lines_list_labels_over_threshold_by_probability():
     assert task.format_prediction({"labels": ["joy", "love"],
                                    "probabilities": {"joy": 0.934, "love": 0.71, "anger": 0.2}}) == "joy 0.93, love 0.71"
     assert task.format_prediction({"labels": [], "probabilities": {"joy": 0.1}}) == "(no label)"
+
+
+def test_notebook_calibrate_keeps_tuned_thresholds_on_the_model_and_reports_use_them(emotion_config):
+    cfg = emotion_config("columns", n=(48, 40, 40), tune_thresholds=True)
+    model = tfft.build_model(cfg)
+    assert model.info.extras["tuned"] is False
+    info = tfft.calibrate(model, cfg)
+    assert model.info is info and info.extras["tuned"] is True and len(info.extras["thresholds"]) == len(NAMES)
+    table = tfft.reports(model, cfg, "validation")["per_label.json"]
+    assert [table[n]["threshold"] for n in NAMES] == pytest.approx(info.extras["thresholds"])
+    assert "micro_f1_at_0_5" in tfft.evaluate(model, cfg, "validation")
+    with pytest.raises(ValueError, match="tfft.calibrate tunes on validation data"):
+        tfft.calibrate(model, cfg.replace(validation_file=None, validation_split=0.0))
