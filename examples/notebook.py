@@ -1,5 +1,8 @@
 """The library API as a notebook uses it: datasets, a compiled model, plain Keras fit, export.
 
+The same steps with plots and the export called on raw strings: examples/quickstart.ipynb
+(and emotions, qa, t5, modes .ipynb beside it).
+
 Run from the repository root after `make install`:
     .venv/bin/python examples/notebook.py
 """

@@ -178,3 +178,16 @@ def test_drop_unlabeled_drops_rows_with_an_empty_label_cell(emotion_config, tmp_
     prepared = prepare(emotion_config("columns", n=(20, 10, 10), train_file=path, drop_unlabeled=True))
     assert "train: dropped 2 rows with an empty label cell (--drop_unlabeled)" in prepared.notes
     assert len(prepared.examples["train"]) == 28
+
+
+def test_notebook_calibrate_keeps_tuned_thresholds_on_the_model_and_reports_use_them(emotion_config):
+    cfg = emotion_config("columns", n=(48, 40, 40), tune_thresholds=True)
+    model = tfft.build_model(cfg)
+    assert model.info.extras["tuned"] is False
+    info = tfft.calibrate(model, cfg)
+    assert model.info is info and info.extras["tuned"] is True and len(info.extras["thresholds"]) == len(NAMES)
+    table = tfft.reports(model, cfg, "validation")["per_label.json"]
+    assert [table[n]["threshold"] for n in NAMES] == pytest.approx(info.extras["thresholds"])
+    assert "micro_f1_at_0_5" in tfft.evaluate(model, cfg, "validation")
+    with pytest.raises(ValueError, match="tfft.calibrate tunes on validation data"):
+        tfft.calibrate(model, cfg.replace(validation_file=None, validation_split=0.0))

@@ -224,3 +224,20 @@ def test_board_writes_epoch_scalars_learning_rate_and_an_escaped_text_table(tmp_
     assert events["validation"]["f1"] == [(1, pytest.approx(0.7)), (2, pytest.approx(0.8))]
     assert events["validation"]["predictions"] == [
         (2, "| input | prediction | reference |\n|---|---|---|\n| a \\| b | x y |   |")]
+
+
+def test_curves_leave_the_matplotlib_backend_alone_so_notebook_plots_stay_inline(tmp_path):
+    import matplotlib
+
+    from tfft.training.figures import history_figure, plot_history
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # stands in for a notebook's inline backend: anything but Agg
+    try:
+        history = {"loss": [0.7, 0.4], "val_loss": [0.6, 0.5], "val_accuracy": [0.6, 0.8]}
+        assert history_figure(history, best_epoch=2) is not None
+        path = plot_history(history, str(tmp_path / "curves.png"), best_epoch=2)
+        assert matplotlib.get_backend() == "svg"
+        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    finally:
+        matplotlib.use(before)

@@ -17,7 +17,7 @@ from tfft.errors import TfftError  # noqa: E402
 
 __version__ = "0.1.0"
 
-_LAZY = {"datasets", "build_model", "evaluate", "predict", "export"}
+_LAZY = {"datasets", "build_model", "evaluate", "predict", "calibrate", "reports", "export"}
 _SUBPACKAGES = {"tasks"}  # light (no TensorFlow), loaded on first use: ``tfft.tasks.names()``
 
 
@@ -38,4 +38,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'tfft' has no attribute '{name}'")
 
 
-__all__ = ["Config", "TfftError", "build_model", "datasets", "evaluate", "export", "predict", "run", "tasks"]
+__all__ = ["Config", "TfftError", "build_model", "calibrate", "datasets", "evaluate", "export", "predict", "reports", "run",
+           "tasks"]

@@ -127,6 +127,8 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=".*TensorFlow and JAX classes are deprecated.*")
+    # In a Jupyter kernel without ipywidgets, transformers' `import tqdm.auto` warns once per kernel.
+    warnings.filterwarnings("ignore", message="IProgress not found")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         from absl import logging as absl_logging

@@ -186,3 +186,27 @@ def export(model: tf.keras.Model, cfg: Config) -> str:
     modes.merge_lora(model)
     with Progress("Exporting", reports=True):
         return export_model(model, get_task(cfg.task), cfg.export_dir, cfg.export_name)
+
+
+def calibrate(model: tf.keras.Model, cfg: Config) -> TaskInfo:
+    """Tunes the task's decoding on validation and keeps it on ``model``, as a training run does
+    after its last epoch: per-label thresholds (multi-label with ``tune_thresholds``), the
+    no-answer threshold (SQuAD v2.0 with ``tune_null_threshold``); other tasks are unchanged.
+    :func:`predict` and :func:`export` then use it. Returns the model's updated task facts."""
+    prepared = prepare(cfg)
+    if "validation" not in prepared.features:
+        raise ValueError("tfft.calibrate tunes on validation data: set validation_file (or a dataset with a "
+                         "validation split) in the config.")
+    result = split_outputs(model, cfg, "validation")
+    model.info = prepared.task.calibrate(cfg, result, prepared.features["validation"], model.info,
+                                         examples=prepared.examples["validation"])
+    return model.info
+
+
+def reports(model: tf.keras.Model, cfg: Config, split: str = "validation") -> dict[str, Any]:
+    """The task's reports on a split, by the file name a run writes them to: multi-label
+    ``per_label.json`` ({label: {precision, recall, f1, support, threshold}}); QA
+    ``predictions.json``, ``nbest_predictions.json`` (and v2.0 ``null_odds.json``)."""
+    prepared = prepare(cfg)
+    result = split_outputs(model, cfg, split)
+    return prepared.task.reports(result, prepared.features[split], model.info, examples=prepared.examples[split])

@@ -16,14 +16,17 @@ import numpy as np
 DPI = 100
 
 
-def pyplot() -> Any:
-    """matplotlib's pyplot on the Agg backend (no display needed)."""
-    import matplotlib
+def new_figure(rows: int = 1, columns: int = 1, **kwargs: Any) -> tuple[Any, Any]:
+    """A plain ``matplotlib.figure.Figure`` and its axes (``subplots(rows, columns, **kwargs)``).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Not one of pyplot's: the backend is left as it is, so a notebook's inline plots keep
+    working (a figure shows as a cell's last value), and nothing needs closing.
+    """
+    from matplotlib.figure import Figure
 
-    return plt
+    figsize = kwargs.pop("figsize", None)
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, columns, **kwargs)
 
 
 def save_figure(fig: Any, path: str) -> str:
@@ -31,7 +34,6 @@ def save_figure(fig: Any, path: str) -> str:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}.png"  # written whole, then renamed: never half an image
     fig.savefig(tmp, dpi=DPI)
-    pyplot().close(fig)
     os.replace(tmp, path)
     return path
 
@@ -59,10 +61,9 @@ def history_figure(history: dict[str, list[float]], best_epoch: Optional[int] = 
     names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
     if not names:
         return None
-    plt = pyplot()
     columns = min(len(names), GRID_COLUMNS)
     rows = math.ceil(len(names) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    fig, axes = new_figure(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names):
         _panel(ax, history, name, best_epoch, starred=name == metric)
     for ax in axes.flat[len(names):]:
@@ -129,7 +130,7 @@ def confusion_figure(labels: np.ndarray, predicted: np.ndarray, names: Sequence[
     np.add.at(counts, (np.asarray(labels, np.int64), np.asarray(predicted, np.int64)), 1)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     side = confusion_side(k)
-    fig, axes = pyplot().subplots(1, 2, figsize=(2 * side + 1, side + 1))
+    fig, axes = new_figure(1, 2, figsize=(2 * side + 1, side + 1))
     accuracy = np.trace(counts) / max(counts.sum(), 1)
     fig.suptitle(f"Confusion matrix, {split} split: {int(counts.sum())} examples, accuracy {accuracy:.3f}")
     _matrix(axes[0], counts, names, "counts", lambda v: f"{int(v)}", counts.max() or 1)
@@ -172,7 +173,7 @@ def per_label_f1_figure(table: dict[str, dict[str, Any]], split: str, note: str 
     """
     names = list(table)
     f1 = np.array([table[n]["f1"] for n in names], dtype=float)
-    fig, ax = pyplot().subplots(figsize=(per_label_width(len(names)), PER_LABEL_HEIGHT))
+    fig, ax = new_figure(figsize=(per_label_width(len(names)), PER_LABEL_HEIGHT))
     ax.bar(range(len(names)), f1, color="C0")
     for i, value in enumerate(f1):  # inside the bar's top when there is no room above it
         inside = value > 0.9
