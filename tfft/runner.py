@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import tensorflow as tf
 
@@ -40,7 +40,8 @@ def run(cfg: Config) -> dict[str, Any]:
     done = None if cfg.overwrite_output_dir else rundir.finished(cfg)  # on a shared disk every worker stops
     if done is not None:
         return _already_complete(cfg, done)
-    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
+    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export,
+             "tune": _tune, "lr_find": _lr_find}
     if cfg.strategy != "multi_worker":
         return modes[cfg.mode](cfg)
     strategy_for(cfg)  # first: it configures the collective ops of the TF runtime
@@ -51,9 +52,25 @@ def run(cfg: Config) -> dict[str, Any]:
                                            export_dir=os.path.join(scratch, "exports")))
 
 
-def train(cfg: Config) -> dict[str, Any]:
+def _tune(cfg: Config) -> dict[str, Any]:
+    from tfft.tuning import run_tune
+
+    return run_tune(cfg)
+
+
+def _lr_find(cfg: Config) -> dict[str, Any]:
+    from tfft.tuning.rangetest import lr_find
+
+    return lr_find(cfg)
+
+
+def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (), save: bool = True) -> dict[str, Any]:
     """Fine-tunes (resuming from a checkpoint of the same run), keeps the best epoch, scores
-    validation and test, saves the model and exports."""
+    validation and test, saves the model and exports.
+
+    ``callbacks`` see every epoch's logs after the best-epoch tracker (a tuning trial's
+    pruner); ``save=False`` (a tuning trial) writes results.json but no model/ and no export.
+    """
     preflight.check_destinations(cfg)
     prepared = prepare(cfg)  # data and model are checked before the output directory is touched
     resume, start_over = checkpoints.plan_resume(cfg)
@@ -83,9 +100,10 @@ def train(cfg: Config) -> dict[str, Any]:
         score = (lambda outputs: prepared.task.evaluate(outputs, val, prepared.examples["validation"], model.info))
         trained = cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds,
                                   score=score if has_val else None,
-                                  validation_order=val.shortest_first() if has_val else None)
+                                  validation_order=val.shortest_first() if has_val else None, callbacks=callbacks)
     else:
-        trained = loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume)
+        trained = loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume,
+                           callbacks)
     if cfg.jit_compile:
         results["xla_batch_shapes"] = len(shapes.shapes)
         print(f"XLA: the train step was compiled for {shapes.summary()}")
@@ -97,10 +115,11 @@ def train(cfg: Config) -> dict[str, Any]:
         model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info,
                                              examples=prepared.examples["validation"])
     results.update(_score(model, cfg, prepared, known))
-    if cfg.finetune in ("adapter", "lora"):  # before the merge: the LoRA updates alone
+    if save and cfg.finetune in ("adapter", "lora"):  # before the merge: the LoRA updates alone
         results["adapter_weights"] = modes.save_adapter(model, cfg, os.path.join(out, modes.ADAPTER_FILE))
-    results["model_dir"] = save_trained(model, os.path.join(out, "model"))
-    results["export"] = api.export(model, cfg)
+    if save:
+        results["model_dir"] = save_trained(model, os.path.join(out, "model"))
+        results["export"] = api.export(model, cfg)
     results["history"] = trained["history"]
     results["curves"] = plot_history(trained["history"], os.path.join(out, "curves.png"), results["best_epoch"],
                                      cfg.metric_for_best)

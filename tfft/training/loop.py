@@ -9,7 +9,7 @@ rebuilds epoch ``e``'s batches and skips the first ``b``.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import tensorflow as tf
 
@@ -29,7 +29,8 @@ def make_deterministic(seed: int) -> None:
 
 
 def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int, int], tf.data.Dataset],
-        epoch_batches: int, val_ds: Optional[tf.data.Dataset], resume: bool) -> dict[str, Any]:
+        epoch_batches: int, val_ds: Optional[tf.data.Dataset], resume: bool,
+        callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> dict[str, Any]:
     """Trains ``model`` for the rest of ``cfg.epochs``, checkpointing into ``<output_dir>/checkpoints``.
 
     Args:
@@ -41,6 +42,7 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
         epoch_batches: Batches in one epoch.
         val_ds: Validation batches for Keras' ``val_loss``, or None.
         resume: Continue from the latest checkpoint.
+        callbacks: More callbacks, after the tracker (they see its ``val_<metric>``) and the checkpoint.
 
     Returns:
         ``history`` (per-epoch logs, restored epochs included), ``steps`` (optimizer steps
@@ -64,7 +66,7 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
             saver.start_epoch(epoch, skip)
             with EpochProgress(cfg.epochs, epoch_batches - skip, val_ds) as shown:
                 model.fit(epoch_data(epoch, skip), validation_data=val_ds, initial_epoch=epoch, epochs=epoch + 1,
-                          verbose=0, callbacks=[keeper, saver, tensorboard, shown])
+                          verbose=0, callbacks=[keeper, saver, *callbacks, tensorboard, shown])
             epoch, skip = epoch + 1, 0
     keeper.restore_best()
     return {"history": state.history, "steps": state.step, "resumed_from": resumed_from}
