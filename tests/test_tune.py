@@ -134,3 +134,30 @@ def test_a_killed_tune_continues_with_the_same_command_and_keeps_its_finished_tr
     assert states == [(0, "COMPLETE", False), (1, "FAIL", True), (2, "COMPLETE", False)]
     assert (tune_dir / "trial-000" / "results.json").stat().st_mtime_ns == finished  # kept, not trained again
     assert "cut off" in (tune_dir / "trials.csv").read_text()
+
+
+def test_a_failed_trial_is_recorded_with_its_reason_and_the_study_goes_on(tiny_config, monkeypatch, capsys):
+    import tfft.runner
+    from tfft.training.checkpoints import NonFiniteLoss
+
+    def train(cfg, callbacks=(), save=True):  # stands in for training: NaN above lr 1e-3
+        if cfg.learning_rate > 1e-3:
+            raise NonFiniteLoss(f"the loss became NaN at step 7 (lr {cfg.learning_rate})")
+        return {"eval": {"accuracy": 0.5 + cfg.learning_rate * 100}}
+
+    monkeypatch.setattr(tfft.runner, "train", train)
+    study = tfft.tune(_tune_config(tiny_config, tune_space="learning_rate=1e-5:1e-2:log", tune_trials=5))
+    failed = [t for t in study.trials if t.state.name == "FAIL"]
+    assert len(study.trials) == 5 and failed and len(failed) < 5
+    assert all(t.user_attrs["failure"].startswith("NonFiniteLoss: the loss became NaN") for t in failed)
+    assert study.best_trial.params["learning_rate"] <= 1e-3
+    table = capsys.readouterr().out.split("trial  state")[-1]
+    assert "fail" in table and "NonFiniteLoss" in table
+
+
+def test_trials_share_one_data_preparation(tiny_config):
+    from tfft.data.prepare import prepare
+
+    cfg = tiny_config()
+    assert prepare(cfg) is prepare(cfg.replace(learning_rate=3e-3, batch_size=32, epochs=4, output_dir="elsewhere"))
+    assert prepare(cfg) is not prepare(cfg.replace(max_length=16))

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import tensorflow as tf
 
 from tfft.config import Config
+from tfft.tuning.outputs import hparams_summary
 from tfft.tuning.space import Param
 from tfft.training.callbacks import lower_is_better
 
@@ -88,6 +89,7 @@ class Objective:
         finally:
             tf.keras.backend.clear_session()  # each trial's model and graph are freed before the next
             gc.collect()
+        hparams_summary(self.tune_dir, trial.number, params, metric, value)
         return value
 
 

@@ -123,3 +123,13 @@ def plots(study: Any, tune_dir: str, lr_param: Optional[str]) -> list[str]:
         except (ValueError, RuntimeError, ImportError, IndexError, ZeroDivisionError):
             continue  # too few complete trials for this plot
     return made
+
+
+def hparams_summary(tune_dir: str, number: int, params: dict[str, Any], metric: str, value: float) -> None:
+    """One trial in TensorBoard's HParams tab (``tensorboard --logdir <tune dir>/logs``)."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hp
+
+    with tf.summary.create_file_writer(os.path.join(tune_dir, "logs", f"trial-{number:03d}")).as_default():
+        hp.hparams(params, trial_id=f"trial-{number:03d}")
+        tf.summary.scalar(f"val_{metric}", value, step=0)
