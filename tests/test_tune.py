@@ -98,11 +98,11 @@ def test_best_flags_round_trip_into_the_same_config(tiny_config, tmp_path):
 def test_pruning_stops_a_hopeless_trial_after_its_first_epoch(tiny_config, tmp_path):
     from tfft.tuning.study import open_study
 
-    cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-8:1e-2:log", tune_pruner="median", tune_trials=2)
-    tune_dir = str(tmp_path / "run" / "tune")
-    os.makedirs(tune_dir)
-    study = open_study(cfg, tune_dir)
-    study.enqueue_trial({"learning_rate": 3e-3})  # learns
+    cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-8:1e-2:log", tune_pruner="median", tune_trials=2,
+                       batch_size=8, epochs=3,  # 40 steps an epoch: a good lr has learned after the first
+                       tune_storage=f"sqlite:///{tmp_path / 'shared.db'}")  # a study made before the tune
+    study = open_study(cfg, str(tmp_path))
+    study.enqueue_trial({"learning_rate": 7e-3})  # learns
     study.enqueue_trial({"learning_rate": 1e-8})  # cannot: below the first trial's median at epoch 1
     trials = tfft.tune(cfg).trials
     assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED"]
@@ -161,3 +161,41 @@ def test_trials_share_one_data_preparation(tiny_config):
     cfg = tiny_config()
     assert prepare(cfg) is prepare(cfg.replace(learning_rate=3e-3, batch_size=32, epochs=4, output_dir="elsewhere"))
     assert prepare(cfg) is not prepare(cfg.replace(max_length=16))
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_study_without_running_a_trial_twice(tiny_config, tmp_path):
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-4:3e-3:log", tune_trials=4, epochs=1,
+                       tune_storage=storage)
+    flags = ("task", "model", "train_file", "validation_file", "max_length", "batch_size", "epochs", "output_dir",
+             "export_dir", "cache_dir", "seed", "mode", "tune_space", "tune_trials", "tune_pruner", "tune_storage")
+    flagfile = tmp_path / "tune.flags"
+    flagfile.write_text("".join(f"--{k}={cfg.to_dict()[k]}\n" for k in flags))
+    command = [sys.executable, "-m", "tfft.main", f"--flagfile={flagfile}"]
+    procs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate()[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[-2000:] for o in outputs]
+    trials = optuna.load_study(study_name="tfft", storage=storage).trials
+    assert sorted(t.number for t in trials) == [0, 1, 2, 3] and {t.state.name for t in trials} == {"COMPLETE"}
+    ran = [line for out in outputs for line in out.splitlines() if line.startswith("== Trial ")]
+    assert len(ran) == 4 and all(any(f"== Trial {n}:" in line for line in ran) for n in range(4))
+    assert all("== Trial " in out for out in outputs)  # both processes worked on the study
+
+
+@pytest.mark.slow
+def test_lr_find_suggests_a_learning_rate_that_trains_and_leaves_nothing_but_its_plot(tiny_config, tmp_path):
+    cfg = tiny_config(mode="lr_find", lr_find_steps=100)
+    found = tfft.lr_find(cfg)
+    assert found["steps"] < 100 and found["suggested_lr"] is not None  # stopped on divergence
+    assert 1e-3 <= found["suggested_lr"] <= 3e-2, found["suggested_lr"]  # 6 epochs at 3.8e-4 learn nothing
+    assert sorted(os.listdir(tmp_path / "run")) == ["lr_find"] and not (tmp_path / "exports").exists()
+    assert sorted(os.listdir(tmp_path / "run" / "lr_find")) == ["lr_find.json", "lr_find.png"]
+    train = tiny_config(epochs=6, learning_rate=found["suggested_lr"], output_dir=str(tmp_path / "check"))
+    train_ds, val_ds = tfft.datasets(train)
+    model = tfft.build_model(train)
+    model.fit(train_ds, epochs=train.epochs, verbose=0)
+    assert tfft.evaluate(model, train, "validation")["accuracy"] >= 0.85, found["suggested_lr"]

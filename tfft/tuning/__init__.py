@@ -20,7 +20,7 @@ TUNE_DIR = "tune"
 
 def run_tune(cfg: "Config") -> dict[str, Any]:
     """Runs ``cfg``'s study to ``--tune_trials`` and writes its outputs; returns its summary."""
-    return tune(cfg)["results"]
+    return tune(cfg).results
 
 
 def tune(cfg: "Config", space: Union[str, list[Param], None] = None, trials: Optional[int] = None) -> Any:

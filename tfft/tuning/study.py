@@ -41,7 +41,10 @@ def open_study(cfg: Config, tune_dir: str) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # tfft prints each trial's start and the table
-    storage = optuna.storages.RDBStorage(storage_url(cfg, tune_dir))
+    url = storage_url(cfg, tune_dir)
+    # SQLite locks the whole file per write; processes sharing it wait up to a minute, not 5 s
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
+    storage = optuna.storages.RDBStorage(url, engine_kwargs=engine)
     sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=min(5, max(cfg.tune_trials // 2, 1)))
     study = optuna.create_study(study_name=STUDY_NAME, storage=storage, sampler=sampler,
                                 pruner=make_pruner(cfg.tune_pruner), load_if_exists=True,
