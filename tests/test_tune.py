@@ -98,8 +98,11 @@ def test_best_flags_round_trip_into_the_same_config(tiny_config, tmp_path):
 def test_pruning_stops_a_hopeless_trial_after_its_first_epoch(tiny_config, tmp_path):
     from tfft.tuning.study import open_study
 
+    from conftest import keyword_rows, write_csv
+
+    train = write_csv(str(tmp_path / "train-big.csv"), keyword_rows(1280, 5))  # 80 steps: lr 7e-3 learns in one epoch
     cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-8:1e-2:log", tune_pruner="median", tune_trials=2,
-                       batch_size=8, epochs=3,  # 40 steps an epoch: a good lr has learned after the first
+                       train_file=train, epochs=2,
                        tune_storage=f"sqlite:///{tmp_path / 'shared.db'}")  # a study made before the tune
     study = open_study(cfg, str(tmp_path))
     study.enqueue_trial({"learning_rate": 7e-3})  # learns
