@@ -49,6 +49,11 @@ def test_space_forms_inline_and_from_a_yaml_file(tmp_path):
     path.write_text("learning_rate: {low: 1.0e-5, high: 1.0e-3, log: true}\nbatch_size: [16, 32]\n")
     from_file = {p.name: p for p in parse_space(str(path))}
     assert from_file["learning_rate"] == params["learning_rate"] and from_file["batch_size"] == params["batch_size"]
+    from tfft.tuning import inline_space  # tfft.tune(cfg, {...}) takes the file's form as a dict
+
+    as_dict = parse_space(inline_space({"learning_rate": {"low": 1e-5, "high": 1e-3, "log": True},
+                                        "batch_size": [16, 32]}))
+    assert as_dict == [params["learning_rate"], params["batch_size"]]
 
 
 def _tune_config(tiny_config, **overrides):
