@@ -20,6 +20,7 @@ from tfft.tuning.space import Param
 from tfft.training.callbacks import lower_is_better
 
 FAILURE_ATTR = "failure"
+INTERRUPTED_ATTR = "interrupted"  # cut off by a stop signal or a killed tune: not counted, run again
 
 
 def trial_dir(tune_dir: str, number: int) -> str:
@@ -76,6 +77,7 @@ class Objective:
             results = train(cfg, callbacks=[PruneCallback(trial, metric)], save=False)
             value = trial_value(results, metric)
         except TrainingInterrupted:
+            trial.set_user_attr(INTERRUPTED_ATTR, True)
             raise
         except Exception as err:  # noqa: BLE001 - a failed trial is recorded, the study goes on
             import optuna

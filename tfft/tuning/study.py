@@ -11,12 +11,11 @@ import os
 from typing import Any
 
 from tfft.config import Config
-from tfft.tuning.objective import FAILURE_ATTR, Objective
+from tfft.tuning.objective import FAILURE_ATTR, INTERRUPTED_ATTR, Objective
 from tfft.tuning.space import Param
 from tfft.training.callbacks import lower_is_better
 
 STUDY_NAME = "tfft"
-INTERRUPTED_ATTR = "interrupted"
 
 
 def storage_url(cfg: Config, tune_dir: str) -> str:
@@ -90,20 +89,10 @@ def optimize(cfg: Config, space: list[Param], tune_dir: str) -> Any:
     while counted(study) < cfg.tune_trials:
         try:
             study.optimize(objective, n_trials=1, gc_after_trial=True)
-        except TrainingInterrupted:
-            _flag_last_running(study)
+        except TrainingInterrupted:  # the trial is recorded as cut off; the same command continues
             raise
         except Exception:  # noqa: BLE001 - recorded as a failed trial by Optuna and the objective
             failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
             if failed and FAILURE_ATTR not in failed[-1].user_attrs:
                 raise  # not a trial's failure: a bug or the storage
     return study
-
-
-def _flag_last_running(study: Any) -> None:
-    """A trial stopped by a signal does not count: the resumed tune runs another in its place."""
-    from optuna.trial import TrialState
-
-    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-    if failed:
-        study._storage.set_trial_user_attr(failed[-1]._trial_id, INTERRUPTED_ATTR, True)
