@@ -39,7 +39,9 @@ def open_study(cfg: Config, tune_dir: str) -> Any:
     """Creates or loads the study (TPE seeded by ``--seed``; its direction from ``--metric_for_best``)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # tfft prints each trial's start and the table
+    # tfft prints each trial's start, a failed trial's reason in one line and the table; Optuna's
+    # own warning for a failed trial repeats it with a traceback
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     url = storage_url(cfg, tune_dir)
     # SQLite locks the whole file per write; processes sharing it wait up to a minute, not 5 s
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
