@@ -124,8 +124,9 @@ def _plot(recorder: _Recorder, suggested: Optional[float], path: str) -> str:
     if suggested:
         ax.axvline(suggested, color="C3", linestyle="--", label=f"suggested {suggested:.2g}")
     finite = [v for v in recorder.smooth if math.isfinite(v)]
-    if finite:
-        ax.set_ylim(min(finite) * 0.9, min(max(finite), DIVERGED * min(finite)) * 1.1)
+    batches = [v for v in recorder.losses if math.isfinite(v)]
+    if finite:  # the batch losses' dips in view, the divergence cut at the stopping point
+        ax.set_ylim(max(min(batches + finite) * 0.9, 0.0), min(max(finite), DIVERGED * min(finite)) * 1.1)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
