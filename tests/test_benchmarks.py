@@ -19,6 +19,7 @@ GROUPS = {
     "recovery": {"checkpoint_save_vs_train_step"},
     "modes": {"cached_features_speedup"} | {f"{m}_{c}_vs_full" for m in ("frozen", "adapter", "lora")
                                              for c in ("speedup", "train_memory")},
+    "tune": {"tune_peak_rss_first_vs_last"},
 }
 
 

@@ -35,8 +35,12 @@ def __getattr__(name: str):
         from tfft.runner import run
 
         return run
+    if name in ("tune", "lr_find"):
+        from tfft import tuning
+
+        return getattr(tuning, name)
     raise AttributeError(f"module 'tfft' has no attribute '{name}'")
 
 
-__all__ = ["Config", "TfftError", "build_model", "calibrate", "datasets", "evaluate", "export", "predict", "reports", "run",
-           "tasks"]
+__all__ = ["Config", "TfftError", "build_model", "calibrate", "datasets", "evaluate", "export", "lr_find",
+           "predict", "reports", "run", "tasks", "tune"]

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any, Optional
 from tfft.errors import TfftError
 from tfft.options import (FinetuneOptions, QAOptions, Seq2SeqOptions, _check_choice, _check_positive,
                           opt)
+from tfft.tuning.options import TuneOptions
 
 if TYPE_CHECKING:
     from tfft.tasks.registry import Task
 
-MODES = ("train", "evaluate", "predict", "export")
+MODES = ("train", "evaluate", "predict", "export", "tune", "lr_find")
 OPTIMIZERS = ("adamw", "adafactor")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("none", "bf16", "fp16")
@@ -35,7 +36,8 @@ class RunOptions:
     """What to run and where to write it."""
 
     task: str = opt("imdb", "Task name; `python -m tfft.main --help` lists them (so does tfft.tasks.names()).")
-    mode: str = opt("train", "train (also evaluates and exports) | evaluate | predict | export.",
+    mode: str = opt("train", "train (also evaluates and exports) | evaluate | predict | export | tune (search "
+                             "hyperparameters) | lr_find (learning-rate range test).",
                     choices=MODES)
     model: Optional[str] = opt(None, "Hub id, local save_pretrained dir, a tfft run's model/ dir, or 'minilm'.")
     output_dir: Optional[str] = opt(None, "Run directory for results, logs and the trained model. Default runs/<task>.")
@@ -137,7 +139,7 @@ class RecoveryOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, Seq2SeqOptions,
-             FinetuneOptions):
+             FinetuneOptions, TuneOptions):
     """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work."""
 
     def __post_init__(self) -> None:
@@ -208,8 +210,10 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
         self._check_finetune(task.sentence_level)
         if not self.model:
             raise TfftError(f"No model given for task '{self.task}'; pass --model=<hub id or local dir>.")
-        if self.mode == "train" and not (self.train_file or self.dataset):
-            raise TfftError("--mode=train needs data: pass --train_file=<csv/jsonl/parquet> or --dataset=<hf name>.")
+        self._check_tune()
+        if self.mode in ("train", "tune", "lr_find") and not (self.train_file or self.dataset):
+            raise TfftError(f"--mode={self.mode} needs data: pass --train_file=<csv/jsonl/parquet> or "
+                            "--dataset=<hf name>.")
         if self.mode == "predict" and not (self.text or self.predict_file or self.question):
             raise TfftError('--mode=predict needs input: pass --text="..." (repeatable) or --predict_file=<file> '
                             '(question answering: --question="..." --context="...").')

@@ -91,7 +91,8 @@ def results_summary(results: dict[str, Any], path: str) -> None:
     if kept:
         size = f"{kept['bytes'] / 2**20:.1f} MB"
         print(f"checkpoints: kept {', '.join(kept['kept'])} in {kept['dir']} ({size})" if kept["kept"] else
-              f"checkpoints: deleted ({size}) now that the model and export are written; "
+              f"checkpoints: deleted ({size}) now that the "
+              f"{'model and export are' if 'model_dir' in results else 'results are'} written; "
               "--keep_checkpoints_at_end keeps them")
     print(f"results: {path}")
 

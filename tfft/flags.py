@@ -24,12 +24,15 @@ MODE_HELP = {
     "evaluate": "score --model on the validation and test data",
     "predict": "print a prediction for each --text, --question/--context pair or row of --predict_file",
     "export": "export --model (e.g. a run's model/ directory) as the next version, without training",
+    "tune": "search --tune_space with Optuna: --tune_trials training runs in <output_dir>/tune/, then best.flags",
+    "lr_find": "learning-rate range test: loss vs an exponentially rising lr, a plot and a suggested value",
 }
 # The flags --help shows, in their option groups; --helpfull and the README's tables have all of them.
 MAIN_FLAGS = ("task", "mode", "model", "output_dir", "export_dir", "train_file", "validation_file", "test_file",
               "dataset", "text_column", "label_column", "max_length", "text", "predict_file", "batch_size",
               "epochs", "learning_rate", "metric_for_best", "strategy", "resume", "question", "context",
-              "version_2_with_negative", "input_template", "target_column", "num_beams", "finetune")
+              "version_2_with_negative", "input_template", "target_column", "num_beams", "finetune",
+              "tune_space", "tune_trials")
 
 
 def _kind(field: dataclasses.Field) -> type:

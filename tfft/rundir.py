@@ -11,9 +11,13 @@ from tfft.errors import TfftError
 
 RUN_FILE = "run_config.json"
 RESULTS_FILE = "results.json"
+# What --mode=tune and --mode=lr_find write inside a run directory: not another run.
+AUX_DIRS = ("tune", "lr_find")
 # Fields that do not change what a run computes.
 _NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir", "question", "context",
-                 "resume", "save_steps", "keep_checkpoints", "keep_checkpoints_at_end", "tensorboard"}
+                 "resume", "save_steps", "keep_checkpoints", "keep_checkpoints_at_end", "tensorboard",
+                 # a tune continues with more trials, another storage or an export of its best
+                 "tune_trials", "tune_storage", "tune_export_best"}
 
 
 def _identity(cfg: Any) -> dict[str, Any]:
@@ -62,7 +66,7 @@ def claim(cfg: Any, fresh: bool = False) -> str:
     path = cfg.output_dir
     record = os.path.join(path, RUN_FILE)
     wanted = _identity(cfg)
-    if os.path.isdir(path) and set(os.listdir(path)) - {RUN_FILE}:
+    if os.path.isdir(path) and set(os.listdir(path)) - {RUN_FILE, *AUX_DIRS}:
         previous = _previous(path)
         if previous != wanted or fresh:
             if not cfg.overwrite_output_dir:

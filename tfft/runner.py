@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import tensorflow as tf
 
@@ -43,7 +43,8 @@ def run(cfg: Config) -> dict[str, Any]:
     done = None if cfg.overwrite_output_dir else rundir.finished(cfg)  # on a shared disk every worker stops
     if done is not None:
         return _already_complete(cfg, done)
-    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
+    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export,
+             "tune": _tune, "lr_find": _lr_find}
     if cfg.strategy != "multi_worker":
         return modes[cfg.mode](cfg)
     strategy_for(cfg)  # first: it configures the collective ops of the TF runtime
@@ -54,9 +55,25 @@ def run(cfg: Config) -> dict[str, Any]:
                                            export_dir=os.path.join(scratch, "exports")))
 
 
-def train(cfg: Config) -> dict[str, Any]:
+def _tune(cfg: Config) -> dict[str, Any]:
+    from tfft.tuning import run_tune
+
+    return run_tune(cfg)
+
+
+def _lr_find(cfg: Config) -> dict[str, Any]:
+    from tfft.tuning.rangetest import lr_find
+
+    return lr_find(cfg)
+
+
+def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (), save: bool = True) -> dict[str, Any]:
     """Fine-tunes (resuming from a checkpoint of the same run), keeps the best epoch, scores
-    validation and test, saves the model and exports."""
+    validation and test, saves the model and exports.
+
+    ``callbacks`` see every epoch's logs after the best-epoch tracker (a tuning trial's
+    pruner); ``save=False`` (a tuning trial) writes results.json but no model/ and no export.
+    """
     preflight.check_destinations(cfg)
     prepared = prepare(cfg)  # data and model are checked before the output directory is touched
     resume, start_over = checkpoints.plan_resume(cfg)
@@ -79,7 +96,8 @@ def train(cfg: Config) -> dict[str, Any]:
                                  epochs=cfg.epochs, restore_at_end=False)
     shapes = ShapeLog()
     try:
-        trained = _fit(cfg, prepared, model, keeper, shapes, (val_ds, score), resume, board)
+        trained = _fit(cfg, prepared, model, keeper, shapes, (val_ds, score), resume,
+                       [*([board] if board else []), *callbacks])
     finally:
         if board is not None:
             board.close()
@@ -94,10 +112,11 @@ def train(cfg: Config) -> dict[str, Any]:
         model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info,
                                              examples=prepared.examples["validation"])
     results.update(_score(model, cfg, prepared, known))
-    if cfg.finetune in ("adapter", "lora"):  # before the merge: the LoRA updates alone
+    if save and cfg.finetune in ("adapter", "lora"):  # before the merge: the LoRA updates alone
         results["adapter_weights"] = modes.save_adapter(model, cfg, os.path.join(out, modes.ADAPTER_FILE))
-    results["model_dir"] = save_trained(model, os.path.join(out, "model"))
-    results["export"] = api.export(model, cfg)
+    if save:
+        results["model_dir"] = save_trained(model, os.path.join(out, "model"))
+        results["export"] = api.export(model, cfg)
     results["history"] = trained["history"]
     results["curves"] = plot_history(trained["history"], os.path.join(out, "curves.png"), results["best_epoch"],
                                      cfg.metric_for_best)
@@ -123,20 +142,23 @@ def _validation_score(prepared: Any, model: tf.keras.Model,
 
 
 def _fit(cfg: Config, prepared: Any, model: tf.keras.Model, keeper: EvaluateAndKeepBest, shapes: ShapeLog,
-         validation: tuple[Any, Any], resume: bool, board: Optional[EpochBoard]) -> dict[str, Any]:
+         validation: tuple[Any, Any], resume: bool,
+         callbacks: Sequence[tf.keras.callbacks.Callback]) -> dict[str, Any]:
     """Trains with the Keras loop, or the head alone on cached features (fast: no checkpoints
-    mid-run); ``validation``: the validation batches and the scorer of its outputs."""
+    mid-run); ``validation``: the validation batches and the scorer of its outputs;
+    ``callbacks`` (the board, a trial's pruner) see each epoch after the best-epoch tracker."""
     val_ds, score = validation
     if cfg.cache_features:
         val = prepared.features.get("validation")
         return cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds, score=score,
-                               validation_order=val.shortest_first() if val is not None else None, board=board)
+                               validation_order=val.shortest_first() if val is not None else None,
+                               callbacks=callbacks)
 
     def epoch_data(epoch: int, skip: int) -> tf.data.Dataset:
         batches = api.epoch_dataset(cfg, epoch, skip)
         return shapes.attach(batches) if cfg.jit_compile else batches
 
-    return loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume, board)
+    return loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume, callbacks)
 
 
 def _complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:

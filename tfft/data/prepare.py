@@ -64,9 +64,42 @@ def load_model_context(cfg: Any) -> tuple[Task, str, Any, Optional[dict[str, Any
     return task, model_dir, loading.load_tokenizer(model_dir), saved, max_length
 
 
-@functools.lru_cache(maxsize=4)
+# Fields that change how a run trains or where it writes, never its examples or features:
+# configs that differ only in these share one preparation (the trials of --mode=tune).
+TRAINING_ONLY = frozenset({
+    "output_dir", "overwrite_output_dir", "export_dir", "export_name", "batch_size", "eval_batch_size", "epochs",
+    "learning_rate", "weight_decay", "warmup_ratio", "metric_for_best", "early_stopping_patience",
+    "gradient_accumulation_steps", "max_grad_norm", "optimizer", "save_steps", "keep_checkpoints",
+    "keep_checkpoints_at_end", "resume", "adapter_size", "lora_rank", "lora_alpha", "lora_dropout",
+    "tune_space", "tune_trials", "tune_pruner", "tune_storage", "tune_export_best", "lr_find_steps"})
+
+
 def prepare(cfg: Any) -> Prepared:
-    """Reads, validates, splits and tokenizes the data ``cfg`` names (memoised per config)."""
+    """Reads, validates, splits and tokenizes the data ``cfg`` names (memoised per config,
+    less its :data:`TRAINING_ONLY` fields)."""
+    key = tuple((f.name, getattr(cfg, f.name)) for f in dataclasses.fields(cfg) if f.name not in TRAINING_ONLY)
+    return _prepare(_DataKey(key, cfg))
+
+
+prepare.cache_clear = lambda: _prepare.cache_clear()  # type: ignore[attr-defined]
+
+
+class _DataKey:
+    """A config hashed and compared by its data fields alone."""
+
+    def __init__(self, key: tuple, cfg: Any) -> None:
+        self.key, self.cfg = key, cfg
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _DataKey) and self.key == other.key
+
+
+@functools.lru_cache(maxsize=4)
+def _prepare(data: _DataKey) -> Prepared:
+    cfg = data.cfg
     task, model_dir, tokenizer, saved, max_length = load_model_context(cfg)
     # a task that cuts its inputs needs no cell longer than its cut (QA windows whole contexts)
     longest = max(max_length, getattr(cfg, "max_target_length", None) or 0)  # seq2seq targets too

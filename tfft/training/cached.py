@@ -9,7 +9,7 @@ head weights are already in the full model: evaluation, save and export are unch
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -23,17 +23,16 @@ def fit_head(model: Any, cfg: Any, keeper: Any, train_ds: tf.data.Dataset,
              validation_data: Optional[tf.data.Dataset],
              score: Optional[Callable[[dict[str, np.ndarray]], dict[str, float]]] = None,
              validation_order: Optional[np.ndarray] = None,
-             board: Optional[tf.keras.callbacks.Callback] = None) -> dict[str, Any]:
+             callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> dict[str, Any]:
     """Trains ``model``'s head on cached backbone features for ``cfg.epochs``.
 
     ``keeper`` (the best-epoch tracker) sees the head's epochs and restores the best one at
     the end. With ``score`` (the task's metrics of outputs in feature order) and
     ``validation_order`` (the feature index of each example of ``validation_data``), the
     keeper scores the head on the cached validation features instead of running the whole
-    model each epoch: 40 epochs then cost one backbone pass, not forty. ``board`` (or None)
-    writes each epoch to TensorBoard. Returns what
+    model each epoch: 40 epochs then cost one backbone pass, not forty. Returns what
     :func:`tfft.training.loop.fit` returns: ``history``, ``steps`` and ``resumed_from``
-    (always None: a cached run is short and starts over).
+    (always None: a cached run is short and starts over). ``callbacks`` run after ``keeper``.
     """
     from tfft.data.batching import BatchPlan
     from tfft.tasks import get_task
@@ -58,8 +57,8 @@ def fit_head(model: Any, cfg: Any, keeper: Any, train_ds: tf.data.Dataset,
         inverse = np.argsort(validation_order)
         keeper.evaluate = lambda: score({"logits": head.predict(val, verbose=0)[inverse]})
     with EpochProgress(cfg.epochs, validation_data=val) as shown:
-        callbacks = [keeper, *([board] if board else []), shown]  # the board sees the keeper's metrics
-        history = head.fit(train, validation_data=val, epochs=cfg.epochs, verbose=0, callbacks=callbacks)
+        history = head.fit(train, validation_data=val, epochs=cfg.epochs, verbose=0,
+                           callbacks=[keeper, *callbacks, shown])
     keeper.restore_best()
     steps = int(head.optimizer.iterations.numpy())
     return {"history": {k: [float(v) for v in vs] for k, vs in history.history.items()}, "steps": steps,

@@ -13,6 +13,11 @@ from tfft import progress
 LOWER_IS_BETTER = ("loss",)
 
 
+def lower_is_better(metric: str) -> bool:
+    """Whether a smaller value of ``metric`` (a ``--metric_for_best`` name) is better: losses."""
+    return any(metric.endswith(m) for m in LOWER_IS_BETTER)
+
+
 class EpochProgress(tf.keras.callbacks.Callback):
     """Each epoch as a :class:`tfft.progress.Progress` named ``Epoch k/N`` of the whole run: a
     live bar on a terminal, a line every ~15 s in logs, and one line at its end with its time
@@ -100,7 +105,7 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
         self.every = max(int(every), 1)
         self.metric = metric
         self.patience = patience
-        self.sign = -1.0 if any(metric.endswith(m) for m in LOWER_IS_BETTER) else 1.0
+        self.sign = -1.0 if lower_is_better(metric) else 1.0
         self.best: Optional[float] = None
         self.best_epoch: Optional[int] = None
         self.best_weights: Optional[list[Any]] = None

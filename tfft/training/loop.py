@@ -8,7 +8,7 @@ rebuilds epoch ``e``'s batches and skips the first ``b``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import tensorflow as tf
 
@@ -29,7 +29,7 @@ def make_deterministic(seed: int) -> None:
 
 def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int, int], tf.data.Dataset],
         epoch_batches: int, val_ds: Optional[tf.data.Dataset], resume: bool,
-        board: Optional[tf.keras.callbacks.Callback] = None) -> dict[str, Any]:
+        callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> dict[str, Any]:
     """Trains ``model`` for the rest of ``cfg.epochs``, checkpointing into ``<output_dir>/checkpoints``.
 
     Args:
@@ -41,7 +41,7 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
         epoch_batches: Batches in one epoch.
         val_ds: Validation batches for Keras' ``val_loss``, or None.
         resume: Continue from the latest checkpoint.
-        board: Writes each epoch to TensorBoard (:class:`tfft.training.board.EpochBoard`), or None.
+        callbacks: More callbacks, after the tracker (they see its ``val_<metric>``) and the checkpoint.
 
     Returns:
         ``history`` (per-epoch logs, restored epochs included), ``steps`` (optimizer steps
@@ -64,7 +64,7 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
             saver.start_epoch(epoch, skip)
             with EpochProgress(cfg.epochs, epoch_batches - skip, val_ds) as shown:
                 model.fit(epoch_data(epoch, skip), validation_data=val_ds, initial_epoch=epoch, epochs=epoch + 1,
-                          verbose=0, callbacks=[keeper, saver, *([board] if board else []), shown])
+                          verbose=0, callbacks=[keeper, saver, *callbacks, shown])
             epoch, skip = epoch + 1, 0
     keeper.restore_best()
     return {"history": state.history, "steps": state.step, "resumed_from": resumed_from}

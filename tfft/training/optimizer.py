@@ -64,7 +64,9 @@ class AdamW(tf.keras.optimizers.AdamW):
 
 def make_optimizer(learning_rate: float, weight_decay: float, total_steps: int,
                    warmup_ratio: float, name: str = "adamw",
-                   max_grad_norm: Optional[float] = None, fused: bool = True) -> tf.keras.optimizers.Optimizer:
+                   max_grad_norm: Optional[float] = None, fused: bool = True,
+                   schedule: Optional[tf.keras.optimizers.schedules.LearningRateSchedule] = None,
+                   ) -> tf.keras.optimizers.Optimizer:
     """AdamW (or Adafactor) over the schedule above; biases and LayerNorm weights get no weight decay.
 
     Adafactor keeps factored second moments (a row and a column vector per matrix instead
@@ -73,9 +75,10 @@ def make_optimizer(learning_rate: float, weight_decay: float, total_steps: int,
 
     ``max_grad_norm`` clips by global norm; the optimizer applies it after gradients are
     summed across replicas, so the norm is the global batch's. ``fused``: tfft's
-    :class:`AdamW` (one kernel per weight), else tf-keras' own.
+    :class:`AdamW` (one kernel per weight), else tf-keras' own. ``schedule`` replaces the
+    warmup/decay one (the learning-rate range test's ramp).
     """
-    schedule = WarmupLinearDecay(learning_rate, total_steps, int(round(warmup_ratio * total_steps)))
+    schedule = schedule or WarmupLinearDecay(learning_rate, total_steps, int(round(warmup_ratio * total_steps)))
     if name == "adafactor":
         optimizer = tf.keras.optimizers.Adafactor(learning_rate=schedule, weight_decay=weight_decay or None,
                                                   relative_step=False, global_clipnorm=max_grad_norm)
