@@ -11,9 +11,9 @@ from tfft.errors import TfftError
 
 RUN_FILE = "run_config.json"
 RESULTS_FILE = "results.json"
-# Fields that do not change what a run computes.
+# Fields that do not change what a run computes (serving_device: only the export's batching file).
 _NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir", "question", "context",
-                 "resume", "save_steps", "keep_checkpoints", "keep_checkpoints_at_end"}
+                 "resume", "save_steps", "keep_checkpoints", "keep_checkpoints_at_end", "serving_device"}
 
 
 def _identity(cfg: Any) -> dict[str, Any]:
