@@ -98,7 +98,7 @@ def _batching_case(text_fn: Any, texts: list[str], repeats: int, what: str) -> R
     return Result(f"serving_batching_{len(texts)}x1", Measure(f"{len(texts)} calls of batch 1", "ms", a),
                   Measure(f"one merged batch-{len(texts)} call", "ms", b),
                   notes={"what": f"raw-text serving_default, {what}; in process, without the server's "
-                                 "batch_timeout_micros wait (2 ms in the CPU recipe)"})
+                                 "batch_timeout_micros wait (1 ms in the CPU recipe)"})
 
 
 def _interleaved_latencies(paths: dict[str, Callable[[list[str]], Any]], batches: list[list[str]],

@@ -30,22 +30,21 @@ def recipe(device: str = "cpu", threads: Optional[int] = None) -> dict[str, Any]
 
     Example:
         >>> recipe("cpu", threads=2)["allowed_batch_sizes"]
-        [1, 2, 4, 8, 16, 24, 32]
+        [1, 2, 4]
     """
     cores = max(1, threads or os.cpu_count() or 1)
     if device == "cpu":
-        # The guide's CPU start: one batch thread per core, and a timeout of 0-10 ms. A batch-1
-        # request of ~120 words costs ~13 ms on 2 cores (README, Latency), so waiting 2 ms for
-        # company adds at most ~15% to a lone request and merges concurrent ones. On CPU a batch
-        # costs about rows x longest row, so 32 rows is enough to amortise the per-call overhead
-        # without one long request stalling 31 short ones much. Allowed sizes bound the batch
-        # shapes oneDNN caches kernels for; close together, they keep the dummy rows TF Serving
-        # pads a batch up to the next size with at 7 at most (9 rows run as 16).
-        # 4 queued batches per thread bound a request's wait to ~4 batch times before the
-        # server answers UNAVAILABLE (the guide: num_batch_threads for online serving with
-        # other replicas to retry on; a single server gets some slack).
-        return {"max_batch_size": 32, "batch_timeout_micros": 2000, "num_batch_threads": cores,
-                "max_enqueued_batches": 4 * cores, "allowed_batch_sizes": [1, 2, 4, 8, 16, 24, 32]}
+        # The guide's CPU start: one batch thread per core and a timeout of 0-10 ms. Merging rows
+        # of different lengths pads them all to the longest, and on CPU a batch costs about
+        # rows x longest row: 32 MiniLM reviews (median 120 words, max_length 256) on 2 cores took
+        # 1,081 ms as 32 calls, 1,236 ms in batches of 4, 1,561 ms of 8 and 2,254 ms as one of 32
+        # (benchmarks/results/serving-batching.md). So batches stay small (4): enough to soak up
+        # bursts of short requests, too few to pad much, and the wait is short (1 ms, a few
+        # percent of a ~20-40 ms lone request). 4 queued batches per thread bound a request's
+        # wait to ~4 batch times before the server answers UNAVAILABLE (the guide: as many as
+        # threads for online serving with replicas to retry on; a single server gets slack).
+        return {"max_batch_size": 4, "batch_timeout_micros": 1000, "num_batch_threads": cores,
+                "max_enqueued_batches": 4 * cores, "allowed_batch_sizes": [1, 2, 4]}
     if device == "gpu":
         # One GPU runs one batch's kernels at a time: two threads overlap one batch's host work
         # (tokenizing, copies) with the other's kernels; more only queue on the device. A GPU
