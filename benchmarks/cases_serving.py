@@ -11,6 +11,11 @@ by call, interleaved:
 Each case's ratio is a latency ratio, other path / raw text (best calls; p50s beside it),
 so >= 1 means the raw-text signature is at least as fast; ``serving_text_vs_ids_b32``'s target
 0.87 is "raw text within 1.15x of ids + Python tokenization". p99s are in the notes.
+
+``serving_batching_32x1`` is what TF Serving's request batching is worth for the raw-text
+signature: 32 requests of one review answered by 32 calls, against the same 32 merged into one
+batch-32 call (what the server's batching does with concurrent requests, less its queueing
+wait, ``batch_timeout_micros``). Its ratio is the time of the single calls / the merged call.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from benchmarks import workloads as wl
-from benchmarks.harness import Measure, Result, timed
+from benchmarks.harness import Measure, Result, interleaved, timed
 
 TEXT_WITHIN = 1.15  # target: raw-text latency at most this many times ids + Python tokenization
 MAX_LENGTH = 256
@@ -29,7 +34,7 @@ REVIEW_WORDS = 120  # median review length in words (~tokens)
 
 
 def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
-    """``serving_text_vs_ids_b{1,32}`` and ``serving_text_vs_keras_b{1,32}``."""
+    """``serving_text_vs_ids_b{1,32}``, ``serving_text_vs_keras_b{1,32}`` and ``serving_batching_32x1``."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (the raw-text signature's ops)
     from transformers import AutoTokenizer
@@ -72,7 +77,28 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
         results.append(Result(f"serving_text_vs_keras_b{batch_size}",
                               Measure("Keras call + Python tokenizer", "ms", latency["Keras + Python tokenizer"]),
                               text, notes={"what": notes["what"]}))
+    results.append(_batching_case(text_fn, texts[:32], 3 if sizes.quick else 10,
+                                  f"{'tiny BERT' if sizes.quick else 'MiniLM-L6'} classification export, "
+                                  f"reviews of median {REVIEW_WORDS} words, max_length {cfg.max_length}"))
     return results
+
+
+def _batching_case(text_fn: Any, texts: list[str], repeats: int, what: str) -> Result:
+    """32 single-review calls of the raw-text signature vs one call on the 32 merged, interleaved."""
+    import tensorflow as tf
+
+    def singles() -> float:
+        return 1000 * timed(lambda: [text_fn(text=tf.constant([t]))["probabilities"].numpy() for t in texts])
+
+    def merged() -> float:
+        return 1000 * timed(lambda: text_fn(text=tf.constant(texts))["probabilities"].numpy())
+
+    singles(), merged()  # warm-up: both batch shapes traced
+    a, b = interleaved(singles, merged, repeats)
+    return Result(f"serving_batching_{len(texts)}x1", Measure(f"{len(texts)} calls of batch 1", "ms", a),
+                  Measure(f"one merged batch-{len(texts)} call", "ms", b),
+                  notes={"what": f"raw-text serving_default, {what}; in process, without the server's "
+                                 "batch_timeout_micros wait (1 ms in the CPU recipe)"})
 
 
 def _interleaved_latencies(paths: dict[str, Callable[[list[str]], Any]], batches: list[list[str]],

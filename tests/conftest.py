@@ -115,6 +115,20 @@ def tiny_config(tiny_model_dir, keyword_files, tmp_path):
     return make
 
 
+def export_classifier(tmp, model_dir: str, head_scale: float = 1.0) -> tuple:
+    """``(config, model, version path)``: an untrained classifier on ``model_dir`` (its head's
+    weights times ``head_scale``) exported as ``sentiment`` under ``tmp/exports``."""
+    import tfft
+
+    train = write_csv(str(tmp / "train.csv"), keyword_rows(40, 0))
+    cfg = tfft.Config(task="classification", model=model_dir, train_file=train, max_length=32,
+                      export_dir=str(tmp / "exports"), export_name="sentiment", cache_dir=str(tmp / "cache"))
+    model = tfft.build_model(cfg)
+    head = next(w for w in model.weights if "classifier/kernel" in w.name)
+    head.assign(head * head_scale)
+    return cfg, model, tfft.export(model, cfg)
+
+
 def steps_from(cfg, initial_weights=None, n=3):
     """Losses, starting weights and final weights after ``n`` train steps (from
     ``initial_weights`` when given, so two configs can start alike)."""

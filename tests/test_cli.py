@@ -174,3 +174,16 @@ def test_an_output_dir_that_cannot_be_created_is_one_line(tiny_model_dir, mode):
     message = _user_error(["--task=classification", f"--model={tiny_model_dir}", f"--mode={mode}",
                            "--label_names=negative,positive", "--output_dir=/proc/tfft-run"])
     assert "--output_dir '/proc/tfft-run' cannot be created in '/proc' (No such file or directory)" in message
+
+
+def test_the_installed_tfft_script_prints_the_usage_under_its_own_name():
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(sys.executable), "tfft")  # pip's console script beside the venv python
+    assert os.path.isfile(script), "tfft is not installed: run `make install` (pip install -e .)"
+    proc = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("Fine-tune") and "usage: tfft [--flagfile=FILE]" in proc.stdout
+    assert "usage: python -m" not in proc.stdout and "  tfft --flagfile=flags/demo.flags" in proc.stdout
+    assert "--helpfull" in proc.stdout.splitlines()[-1]

@@ -34,14 +34,9 @@ print(json.dumps(sorted(m for m in ("transformers", "tfft") if m in sys.modules)
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, tiny_model_dir):
-    from conftest import keyword_rows, write_csv
+    from conftest import export_classifier
 
-    tmp = tmp_path_factory.mktemp("export")
-    train = write_csv(str(tmp / "train.csv"), keyword_rows(40, 0))
-    cfg = tfft.Config(task="classification", model=tiny_model_dir, train_file=train, max_length=32,
-                      export_dir=str(tmp / "exports"), export_name="sentiment", cache_dir=str(tmp / "cache"))
-    model = tfft.build_model(cfg)
-    return cfg, model, tfft.export(model, cfg)
+    return export_classifier(tmp_path_factory.mktemp("export"), tiny_model_dir)
 
 
 def test_export_reloads_in_a_tensorflow_only_process_with_the_same_outputs(exported, tmp_path):

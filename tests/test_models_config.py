@@ -54,3 +54,26 @@ def test_the_tool_writes_a_new_file_and_never_overwrites_one(tmp_path):
     out.write_text("kept")
     proc = run_python(["-m", "tfft.serving.models_config", a, f"--out={out}"])
     assert proc.returncode == 2 and proc.stderr.startswith("error: --out=") and out.read_text() == "kept"
+
+
+def test_batching_out_writes_the_servers_batching_file_and_prints_the_full_server_command(tmp_path):
+    from test_batching import check_servable, parse_batching
+
+    a, out, batching = _export(tmp_path, "a"), tmp_path / "models.config", tmp_path / "batching.txt"
+    proc = run_python(["-m", "tfft.serving.models_config", a, f"--out={out}", f"--batching_out={batching}",
+                       "--batch_threads=6"])
+    assert proc.returncode == 0, proc.stderr
+    params = parse_batching(batching.read_text())
+    check_servable(params)
+    assert params.num_batch_threads.value == 6
+    assert proc.stdout.splitlines()[-1] == (
+        f"serve with: tensorflow_model_server --port=8500 --rest_api_port=8501 --model_config_file={out} "
+        f"--enable_batching=true --batching_parameters_file={batching} --enable_per_model_batching_parameters=true "
+        "--enable_model_warmup=true")
+    batching.write_text("kept")
+    for bad, message in ((["--batch_threads=0"], "--batch_threads must be at least 1, got 0"),
+                         (["--serving_device=tpu"], "--serving_device must be one of cpu, gpu, got 'tpu'"),
+                         ([], f"--batching_out={batching} exists")):
+        proc = run_python(["-m", "tfft.serving.models_config", a, f"--batching_out={batching}", *bad])
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert batching.read_text() == "kept"

@@ -300,3 +300,20 @@ def test_v2_tunes_the_null_threshold_on_validation_and_keeps_it(qa_config, tmp_p
         "null_score_diff_threshold"] == 1.5
     off = cfg.replace(tune_null_threshold=False)
     assert prepared.task.calibrate(off, outputs, features, model.info, examples=examples) is model.info
+
+
+def test_the_window_signature_answers_alike_for_a_window_padded_as_tf_serving_batching_pads(qa_config):
+    from test_batching import tf_serving_pad
+    from tfft.serving.batching import padding_safe
+    from tfft.tasks import get_task
+
+    cfg = qa_config(qa_rows(20, 1))
+    model = tfft.build_model(cfg)
+    serve = padding_safe(get_task("qa").serving_signatures(model, model.info)["serving_default"], model.tokenizer)
+    window = model.tokenizer("the actor ?", "the film was very lovely with a great cast at night .")
+    n = len(window["input_ids"])
+    alone = serve({k: tf_serving_pad([np.asarray(window[k], np.int32)], n) for k in window})
+    merged = serve({k: tf_serving_pad([np.asarray(window[k], np.int32)], n + 9) for k in window})  # [CLS]s, 1s
+    for name in ("start_logits", "end_logits"):
+        np.testing.assert_allclose(merged[name].numpy()[:, :n], alone[name].numpy(), atol=1e-5)
+        assert (merged[name].numpy()[:, n:] <= -1e8).all()  # the padding never wins

@@ -185,7 +185,8 @@ def export(model: tf.keras.Model, cfg: Config) -> str:
 
     modes.merge_lora(model)
     with Progress("Exporting", reports=True):
-        return export_model(model, get_task(cfg.task), cfg.export_dir, cfg.export_name)
+        return export_model(model, get_task(cfg.task), cfg.export_dir, cfg.export_name,
+                            serving_device=cfg.serving_device)
 
 
 def calibrate(model: tf.keras.Model, cfg: Config) -> TaskInfo:

@@ -29,6 +29,7 @@ OPTIMIZERS = ("adamw", "adafactor")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("none", "bf16", "fp16")
 RESUME = ("auto", "never", "force")
+SERVING_DEVICES = ("cpu", "gpu")  # tfft.serving.batching.DEVICES, without importing TensorFlow
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +48,8 @@ class RunOptions:
                                   "also 5 validation predictions) to <output_dir>/tensorboard/.")
     export_dir: str = opt("saved_models", "Root of the TF Serving layout: <export_dir>/<export_name>/<version>/.")
     export_name: Optional[str] = opt(None, "Model name in the export layout. Default: the task name.")
+    serving_device: str = opt("cpu", "Device TF Serving runs the export on: picks the batching recipe the "
+                                     "export writes (batching_params.pbtxt; see Exports).", choices=SERVING_DEVICES)
     seed: int = opt(42, "Seed for shuffling, splitting and initialisation.")
 
 

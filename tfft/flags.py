@@ -95,13 +95,13 @@ def wants_help(argv: Sequence[str]) -> bool:
     return any(arg in HELP_ARGS for arg in flags_part)
 
 
-def usage() -> str:
-    """The short ``--help``: how to run, the tasks by family, the modes and the main flags by group."""
+def usage(prog: str = "python -m tfft.main") -> str:
+    """The short ``--help``: how to run (as ``prog``), the tasks by family, the modes and the main flags by group."""
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 100))
     lines = ["Fine-tune a pretrained transformer, score it and export it for TF Serving.", "",
-             "usage: python -m tfft.main [--flagfile=FILE] [--flag=value ...]", "",
-             "  python -m tfft.main --flagfile=flags/demo.flags   # the offline demo (presets: flags/*.flags)",
-             "  python -m tfft.main --task=imdb --model=minilm --train_file=train.csv --test_file=test.csv",
+             f"usage: {prog} [--flagfile=FILE] [--flag=value ...]", "",
+             f"  {prog} --flagfile=flags/demo.flags   # the offline demo (presets: flags/*.flags)",
+             f"  {prog} --task=imdb --model=minilm --train_file=train.csv --test_file=test.csv",
              "", "Tasks (--task)", *_task_lines(width), "", "Modes (--mode)"]
     lines += [_entry(mode, text, width, 12) for mode, text in MODE_HELP.items()]
     for group in Config.__bases__:

@@ -6,6 +6,7 @@ fix (``TfftError``) prints one line and exits with status 2.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -47,7 +48,8 @@ def main(argv: list[str]) -> None:
 def cli() -> None:
     """Console-script entry point (``tfft --flagfile=...``); ``--help`` or ``-h`` prints the short usage."""
     if tfft_flags.wants_help(sys.argv):
-        print(tfft_flags.usage())
+        installed = os.path.basename(sys.argv[0]) == "tfft"  # the console script, not python -m tfft.main
+        print(tfft_flags.usage("tfft") if installed else tfft_flags.usage())
         return
     app.run(main)
 

@@ -16,6 +16,7 @@ AUX_DIRS = ("tune", "lr_find")
 # Fields that do not change what a run computes.
 _NOT_IDENTITY = {"overwrite_output_dir", "text", "predict_file", "cache_dir", "question", "context",
                  "resume", "save_steps", "keep_checkpoints", "keep_checkpoints_at_end", "tensorboard",
+                 "serving_device",  # only the export's batching file
                  # a tune continues with more trials, another storage or an export of its best
                  "tune_trials", "tune_storage", "tune_export_best"}
 

@@ -20,6 +20,7 @@ import tensorflow as tf
 from tfft import progress
 from tfft.errors import TfftError
 from tfft.io import make_temp_dir
+from tfft.serving.batching import padding_safe, write_batching
 from tfft.serving.ops import missing_in_tf_serving, signature_ops, split_xla
 from tfft.serving.parity import check_export
 from tfft.serving.text import text_encoder
@@ -34,14 +35,16 @@ def versions(base: str) -> list[int]:
     return sorted(int(n) for n in os.listdir(base) if _VERSION.match(n))
 
 
-def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
+def export_model(model: Any, task: Any, export_dir: str, name: str, serving_device: str = "cpu") -> str:
     """Saves ``model`` with ``task``'s serving signatures as the next version; returns its path.
 
     Signatures: ``serving_default`` on raw strings (tokenized in-graph; see
     :mod:`tfft.serving.text`) and ``serve_ids`` on token ids. Assets: ``labels.txt`` (class
     names in id order), ``tfft.json`` (task facts; ``serving``: signatures, their non-core
-    ops) and the tokenizer under ``assets/tokenizer/``. Before the version is published the
-    SavedModel is reloaded and checked against the Keras model (:mod:`tfft.serving.parity`).
+    ops) and the tokenizer under ``assets/tokenizer/``; beside them ``batching_params.pbtxt``, TF
+    Serving's batching recipe for ``serving_device`` (:mod:`tfft.serving.batching`). Before the
+    version is published the SavedModel is reloaded and checked against the Keras model
+    (:mod:`tfft.serving.parity`).
 
     Raises:
         TfftError: ``export_dir`` is not writable, or the reloaded export answers differently.
@@ -64,6 +67,8 @@ def export_model(model: Any, task: Any, export_dir: str, name: str) -> str:
         default_inputs = tf.nest.flatten(signatures["serving_default"].structured_input_signature)
         text_inputs = [spec.name for spec in default_inputs if spec.dtype == tf.string]
         facts = serving_facts(tmp, signatures, model.tokenizer, bool(text_inputs))
+        facts["batching"] = {"file": os.path.basename(write_batching(tmp, signatures, serving_device)),
+                             "device": serving_device}
         _write_assets(model, os.path.join(tmp, "assets"), facts)
         if text_inputs:
             _write_warmup(tmp, name, text_inputs)
@@ -79,9 +84,11 @@ def serving_signatures(model: Any, task: Any, encoder: Any) -> dict[str, Any]:
     """The task's token-id signatures plus, when the tokenizer can run in-graph, its raw-text ones.
 
     ``serving_default`` takes raw strings when the task and tokenizer allow it; otherwise it
-    is the token-id signature. ``serve_ids`` always takes token ids.
+    is the token-id signature. ``serve_ids`` always takes token ids, and ignores what follows each
+    row's end token, as TF Serving's batching pads (:func:`tfft.serving.batching.padding_safe`).
     """
-    ids = dict(task.serving_signatures(model, model.info))
+    ids = {name: padding_safe(fn, model.tokenizer)
+           for name, fn in task.serving_signatures(model, model.info).items()}
     if "serve_ids" not in ids and "serving_default" in ids:
         ids["serve_ids"] = ids["serving_default"]
     text = task.text_signatures(model, model.info, encoder) if encoder is not None else {}
