@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from tfft.models.loading import load_tokenizer, resolve_model_dir
-from tfft.tasks.qa_features import window_features
+from tfft.tasks.qa.features import window_features
 
 
 def synthetic_squad(tokenizer, questions: int, seed: int = 0) -> pd.DataFrame:

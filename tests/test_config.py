@@ -134,7 +134,8 @@ def test_the_keras_api_after_keras3_tensorflow_is_an_error():
 
 CLIENT = KERAS3 + """import json, sys
 import numpy as np
-from tfft.serving import client, qa_client
+from tfft.serving import client
+from tfft.tasks.qa import client as qa_client
 request = client.grpc_request("kw", ["a great film ."])
 body = client.rest_body(["a great film ."])
 qa = qa_client.QAClient(sys.argv[1])

@@ -16,8 +16,8 @@ from tfft.data.features import Features, Ragged
 from tfft.data.prepare import prepare
 from tfft.errors import TfftError
 from tfft.models.loading import load_tokenizer
-from tfft.tasks.qa_decode import DecodeOptions, decode
-from tfft.tasks.qa_features import window_features
+from tfft.tasks.qa.decode import DecodeOptions, decode
+from tfft.tasks.qa.features import window_features
 
 
 @pytest.fixture(scope="module")

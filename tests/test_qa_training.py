@@ -61,7 +61,7 @@ def test_each_epoch_s_board_shows_five_validation_questions_with_predicted_and_r
 
 
 def test_export_serves_the_same_logits_in_a_tensorflow_only_process(trained, tmp_path):
-    from tfft.serving.qa_client import QAClient
+    from tfft.tasks.qa.client import QAClient
 
     cfg, results = trained
     client = QAClient(results["export"])

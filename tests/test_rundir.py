@@ -15,7 +15,7 @@ linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc i
 
 
 def _run(cfg):
-    from tfft.runner import run
+    from tfft.dispatch import run
 
     return run(cfg)
 

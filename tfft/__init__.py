@@ -4,7 +4,7 @@ Importing tfft makes ``tf.keras`` resolve to Keras 2 (tf-keras), which the Huggi
 TF models need, and turns on TensorFlow's pooling CPU allocator; import it before TensorFlow.
 Where TensorFlow came first and bound Keras 3, the Keras-backed API (``build_model``, ``run``,
 ...) raises an ImportError that says so; ``Config`` and the client helpers
-(``tfft.serving.client``, ``qa_client``) need no Keras and still work.
+(``tfft.serving.client``, ``tfft.tasks.qa.client``) need no Keras and still work.
 """
 
 from tfft import _env
@@ -32,7 +32,7 @@ def __getattr__(name: str):
 
         return importlib.import_module(f"tfft.{name}")
     if name == "run":
-        from tfft.runner import run
+        from tfft.dispatch import run
 
         return run
     if name in ("tune", "lr_find"):

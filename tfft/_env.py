@@ -44,7 +44,7 @@ def use_legacy_keras() -> None:
     """Makes ``tf.keras`` resolve to Keras 2 (tf-keras) if TensorFlow has not bound it yet.
 
     It only sets ``TF_USE_LEGACY_KERAS``, which TensorFlow reads when ``tf.keras`` is first
-    touched, and checks nothing: the client helpers (``tfft.serving.client``, ``qa_client``)
+    touched, and checks nothing: the client helpers (``tfft.serving.client``, ``tfft.tasks.qa.client``)
     build no Keras model and must work in a process whose TensorFlow already bound Keras 3.
     What builds or trains a model calls :func:`require_legacy_keras`.
     """

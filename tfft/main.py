@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
     try:
         config = tfft_flags.config_from_flags()  # validates before the slow TensorFlow import
         _env.import_tensorflow_quietly()
-        from tfft.runner import run
+        from tfft.dispatch import run
 
         run(config)
     except TfftError as err:

@@ -12,7 +12,6 @@ Every mode but predict writes ``<output_dir>/results.json``::
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any, Callable, Optional, Sequence
 
 import tensorflow as tf
@@ -28,43 +27,6 @@ from tfft.training.board import BOARD_DIR, EpochBoard
 from tfft.training.callbacks import EvaluateAndKeepBest
 from tfft.training.figures import plot_history, save_figure
 from tfft.training.shapes import ShapeLog
-from tfft.training.strategy import is_chief, strategy_for
-
-
-def run(cfg: Config) -> dict[str, Any]:
-    """Runs ``cfg.mode`` and returns its results (also written to ``results.json``).
-
-    A completed training run of the same config is not trained again (unless
-    ``--overwrite_output_dir``): one line, nothing written, its recorded results returned.
-
-    In a multi-worker run every worker trains, but only the chief writes where the config
-    says; the other workers write to a temporary directory that is removed afterwards.
-    """
-    done = None if cfg.overwrite_output_dir else rundir.finished(cfg)  # on a shared disk every worker stops
-    if done is not None:
-        return _already_complete(cfg, done)
-    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export,
-             "tune": _tune, "lr_find": _lr_find}
-    if cfg.strategy != "multi_worker":
-        return modes[cfg.mode](cfg)
-    strategy_for(cfg)  # first: it configures the collective ops of the TF runtime
-    if is_chief():
-        return modes[cfg.mode](cfg)
-    with tempfile.TemporaryDirectory(prefix="tfft-worker-") as scratch:
-        return modes[cfg.mode](cfg.replace(output_dir=os.path.join(scratch, "run"),
-                                           export_dir=os.path.join(scratch, "exports")))
-
-
-def _tune(cfg: Config) -> dict[str, Any]:
-    from tfft.tuning import run_tune
-
-    return run_tune(cfg)
-
-
-def _lr_find(cfg: Config) -> dict[str, Any]:
-    from tfft.tuning.rangetest import lr_find
-
-    return lr_find(cfg)
 
 
 def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (), save: bool = True) -> dict[str, Any]:
@@ -174,7 +136,7 @@ def _complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
-def _already_complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
+def already_complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
     """A rerun of a completed run: one line; returns its recorded results."""
     checkpoints.drop(cfg, results.get("checkpoints"))  # in case it stopped between results.json and the drop
     console.already_complete(cfg.output_dir, os.path.join(cfg.output_dir, rundir.RESULTS_FILE), results)

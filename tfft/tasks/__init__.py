@@ -1,8 +1,7 @@
 """Task registry. Every task is registered here, explicitly, so the list is in one place."""
 
 from tfft.tasks.base import Task, TaskInfo
-from tfft.tasks.classification import ClassificationTask
-from tfft.tasks.multilabel import MultiLabelTask
+from tfft.tasks.classification import ClassificationTask, MultiLabelTask
 from tfft.tasks.qa import QuestionAnsweringTask
 from tfft.tasks.registry import get_task, names, register
 from tfft.tasks.seq2seq import Seq2SeqTask

@@ -37,6 +37,4 @@ class TuneOptions:
             if not self.tune_space:
                 raise TfftError("--mode=tune needs a search space: pass --tune_space='learning_rate=1e-5:1e-3:log' "
                                 "(or a JSON/YAML file of them).")
-            from tfft.tuning.space import parse_space
-
-            parse_space(self.tune_space)
+            # its syntax is checked first thing in the tune (tfft.tuning.run_tune), before anything is written

@@ -6,8 +6,8 @@ with padding positions masked out, so one sparse categorical cross-entropy over 
 axis is exactly the mean of the start and end losses, and padding (which differs from
 batch to batch) can neither be learnt nor predicted.
 
-Windowing and labels: :mod:`tfft.tasks.qa_features`; decoding: :mod:`tfft.tasks.qa_decode`;
-checks on the data: :mod:`tfft.tasks.qa_examples`; metrics: :mod:`tfft.metrics.squad`.
+Windowing and labels: :mod:`tfft.tasks.qa.features`; decoding: :mod:`tfft.tasks.qa.decode`;
+checks on the data: :mod:`tfft.tasks.qa.examples`; metrics: :mod:`tfft.metrics.squad`.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from tfft.data import readers
 from tfft.data.features import Features
 from tfft.errors import TfftError
 from tfft.metrics.squad import squad_metrics
-from tfft.tasks import qa_features
+from tfft.tasks.qa import features as qa_features
 from tfft.tasks.base import Task, TaskInfo
-from tfft.tasks.qa_decode import DecodeOptions, decode
-from tfft.tasks.qa_examples import prepare_examples
+from tfft.tasks.qa.decode import DecodeOptions, decode
+from tfft.tasks.qa.examples import prepare_examples
 
-OUTPUT = "span_logits"  # the model's one output (see tfft.models.span)
+OUTPUT = "span_logits"  # the model's one output (see tfft.tasks.qa.span)
 
 
 class QuestionAnsweringTask(Task):
@@ -115,7 +115,7 @@ class QuestionAnsweringTask(Task):
         from transformers import TFAutoModelForQuestionAnswering
 
         from tfft.models.loading import load_pretrained, load_tokenizer
-        from tfft.models.span import span_head
+        from tfft.tasks.qa.span import span_head
         from tfft.models.wrap import wrap
 
         tokenizer = load_tokenizer(model_dir)
@@ -185,7 +185,7 @@ class QuestionAnsweringTask(Task):
         """Token ids of windows -> ``start_logits`` and ``end_logits`` ``[batch, seq]`` (padding at
         -1e9); exported as ``serve_ids`` beside the raw-text ``serving_default`` (and as
         ``serving_default`` when the tokenizer cannot run in the graph).
-        :mod:`tfft.serving.qa_client` makes the windows and turns the logits into answers."""
+        :mod:`tfft.tasks.qa.client` makes the windows and turns the logits into answers."""
         import tensorflow as tf
 
         spec = {name: tf.TensorSpec([None, None], tf.int32, name=name) for name in model.input}
@@ -199,16 +199,16 @@ class QuestionAnsweringTask(Task):
 
     def text_signatures(self, model: Any, info: TaskInfo, encoder: Any) -> dict[str, Any]:
         """``serving_default``: ``question`` and ``context`` strings -> ``answer``, ``score``,
-        ``start`` / ``end``, windowed and decoded in the graph (:mod:`tfft.serving.qa_graph`);
+        ``start`` / ``end``, windowed and decoded in the graph (:mod:`tfft.tasks.qa.graph`);
         the window signature stays as ``serve_ids``."""
-        from tfft.serving.qa_graph import qa_text_signature
+        from tfft.tasks.qa.graph import qa_text_signature
 
         return {"serving_default": qa_text_signature(model, tuple(model.input), OUTPUT, info.max_length,
                                                      int(info.extras["doc_stride"]), decode_options(info), encoder)}
 
     def text_reference(self, model: Any, info: TaskInfo, signatures: Mapping[str, Any],
                        texts: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """Python's windows, the Keras model and :func:`tfft.tasks.qa_decode.decode` (``score`` aside)."""
+        """Python's windows, the Keras model and :func:`tfft.tasks.qa.decode.decode` (``score`` aside)."""
         examples = pd.DataFrame({"question": [q.lstrip() for q in texts["question"]],
                                  "context": list(texts["context"])})
         features = qa_features.window_features(model.tokenizer, examples, info.max_length,

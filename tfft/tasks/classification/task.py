@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from tfft.data import readers
-from tfft.data.features import Features, clip_text, encode_texts
+from tfft.data.features import Features, encode_texts
+from tfft.data.texts import clean_texts, is_null
 from tfft.errors import TfftError
 from tfft.metrics.classification import classification_metrics, softmax
 from tfft.tasks.base import Task, TaskInfo
@@ -167,38 +168,6 @@ class ClassificationTask(Task):
         return {"serving_default": serve_text.get_concrete_function()}
 
 
-def clean_texts(column: pd.Series, split: str, name: str,
-                max_length: Optional[int] = None) -> tuple[pd.Series, list[str]]:
-    """Drops null and blank texts; returns the rest (original index kept) and a note on the drop.
-    With ``max_length`` each text is cut first (:func:`tfft.data.features.clip_text`), so a
-    huge cell is not kept whole.
-
-    Raises:
-        TfftError: no text is left.
-    """
-    def text(v: Any) -> str:
-        v = v if isinstance(v, str) else ("" if _is_null(v) else str(v))
-        return clip_text(v, max_length) if max_length else v
-
-    # object dtype, built in one pass: Series.map would give pandas 3's string dtype, which
-    # copies every text into its own buffer (a 100 MB cell cost 200 MB more, measured)
-    as_text = pd.Series([text(v) for v in column], index=column.index, dtype=object)
-    keep = as_text.str.strip().str.len() > 0
-    dropped = int((~keep).sum())
-    if not keep.any():
-        raise TfftError(f"The {split} data has no non-empty text in column '{name}' ({len(column)} rows, "
-                        "all empty or null); check --text_column.")
-    notes = [f"{split}: dropped {dropped} rows with empty or null '{name}'"] if dropped else []
-    return as_text[keep], notes
-
-
-def _is_null(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _label_key(value: Any) -> str:
     """Canonical string of a label: 1, 1.0 and "1" are the same class."""
     if isinstance(value, (bool, np.bool_)):
@@ -212,7 +181,7 @@ def _label_key(value: Any) -> str:
 
 def infer_label_names(column: pd.Series) -> tuple[str, ...]:
     """Sorted distinct labels (numerically when they are all integers)."""
-    keys = {_label_key(v) for v in column if not _is_null(v)}
+    keys = {_label_key(v) for v in column if not is_null(v)}
     if keys and all(k.lstrip("-").isdigit() for k in keys):
         return tuple(sorted(keys, key=int))
     return tuple(sorted(keys))
@@ -233,7 +202,7 @@ def labeled_rows(column: pd.Series, split: str, name: str, first_line: Optional[
         TfftError: rows without a label and ``drop`` is False; the message gives their count
             and first row numbers (file lines when ``first_line`` is known, else 1-based rows).
     """
-    missing = np.fromiter((_is_null(v) or (isinstance(v, str) and not v.strip()) for v in column), bool,
+    missing = np.fromiter((is_null(v) or (isinstance(v, str) and not v.strip()) for v in column), bool,
                           count=len(column))
     if not missing.any():
         return ~missing, []

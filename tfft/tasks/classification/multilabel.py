@@ -24,8 +24,9 @@ from tfft.data.features import Features
 from tfft.errors import TfftError
 from tfft.metrics.multilabel import multilabel_metrics, per_label_report, sigmoid, tune_thresholds
 from tfft.tasks.base import TaskInfo
-from tfft.tasks.classification import ClassificationTask, clean_texts, labeled_rows
-from tfft.tasks.multilabel_labels import label_layout, label_matrix, read_thresholds
+from tfft.data.texts import clean_texts
+from tfft.tasks.classification.task import ClassificationTask, labeled_rows
+from tfft.tasks.classification.labels import label_layout, label_matrix, read_thresholds
 
 DEFAULT_THRESHOLD = 0.5
 

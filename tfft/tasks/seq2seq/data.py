@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional
 import pandas as pd
 
 from tfft.errors import TfftError
-from tfft.tasks.classification import clean_texts
+from tfft.data.texts import clean_texts
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ from tfft.data.features import Features, encode_texts
 from tfft.errors import TfftError
 from tfft.metrics.generation import generation_metrics
 from tfft.tasks.base import Task, TaskInfo
-from tfft.tasks.seq2seq_data import SourceSpec, targets
+from tfft.tasks.seq2seq.data import SourceSpec, targets
 
 DEFAULT_TARGET_LENGTH = 128
 # Compiled generate functions by model: kept outside the Keras model so Keras does not try

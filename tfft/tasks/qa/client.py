@@ -2,7 +2,7 @@
 
 The SavedModel's ``serve_ids`` maps token windows to start/end logits; this module does
 the two halves around it in Python (``serving_default`` does all of it in the graph, see
-:mod:`tfft.serving.qa_graph`), with the tokenizer and settings the export carries in
+:mod:`tfft.tasks.qa.graph`), with the tokenizer and settings the export carries in
 ``assets/`` (the same windowing and decoding tfft uses in training and predict)::
 
     client = QAClient("saved_models/squad/1")
@@ -25,9 +25,9 @@ import pandas as pd
 
 from tfft.data.features import Features
 from tfft.tasks.base import TaskInfo
-from tfft.tasks.qa import decode_options
-from tfft.tasks.qa_decode import decode
-from tfft.tasks.qa_features import dense_inputs, window_features
+from tfft.tasks.qa.task import decode_options
+from tfft.tasks.qa.decode import decode
+from tfft.tasks.qa.features import dense_inputs, window_features
 
 
 class QAClient:

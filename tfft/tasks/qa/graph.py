@@ -1,6 +1,6 @@
 """Extractive QA inside the SavedModel: question and context strings in, the answer out.
 
-The graph does what :mod:`tfft.tasks.qa_features` and :mod:`tfft.tasks.qa_decode` do in
+The graph does what :mod:`tfft.tasks.qa.features` and :mod:`tfft.tasks.qa.decode` do in
 Python, with the same settings (``doc_stride``, ``n_best_size``, ``max_answer_length``,
 ``null_score_diff_threshold`` saved in ``tfft.json``):
 
@@ -30,7 +30,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from tfft.tasks.qa_decode import DecodeOptions
+from tfft.tasks.qa.decode import DecodeOptions
 
 # Score of "no span": the lowest float32, which is also what unsorted_segment_max starts from
 # (with -inf a question without any span would get this instead and look answered).
