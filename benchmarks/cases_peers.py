@@ -37,14 +37,17 @@ PADDING = {"tfft": "per batch, length buckets", "hf_trainer": "per batch (DataCo
 def profiles(quick: bool) -> dict[str, dict[str, Any]]:
     """The two length profiles: IMDB-like reviews and short tweet-like texts (sizes by mode).
 
+    Full sizes are small because every run is a whole command and there are 12 of them
+    (about 25 minutes on an idle 2-core machine).
+
     Tweets carry 2 sentiment words in ~20 (the reviews' 12 in ~230 would make them trivial).
     """
     if quick:
         return {"": dict(median=24, signal=12, train=16, test=16, max_length=64, batch=8, epochs=1),
                 "_tweets": dict(median=12, signal=2, train=16, test=16, max_length=32, batch=8, epochs=1)}
-    return {"": dict(median=wl.MEDIAN_TOKENS, signal=wl.SIGNAL_WORDS, train=64, test=64, max_length=512, batch=8,
+    return {"": dict(median=wl.MEDIAN_TOKENS, signal=wl.SIGNAL_WORDS, train=32, test=64, max_length=512, batch=8,
                      epochs=2),
-            "_tweets": dict(median=20, signal=2, train=800, test=400, max_length=64, batch=32, epochs=2)}
+            "_tweets": dict(median=20, signal=2, train=480, test=240, max_length=64, batch=32, epochs=2)}
 
 
 def _command(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -134,10 +137,26 @@ def _results(name: str, p: dict[str, Any], runs: dict[str, list[dict]], kind: st
 TARGETS = {"hf_trainer": 1.15, "kerashub": 1.3}
 
 
+def _phases(name: str, runs: list[dict]) -> list[Result]:
+    """tfft's start-up and export against its pure training time, from the CLI runs of a profile."""
+    train = Measure("tfft training", "s", [r["train_seconds"] for r in runs])
+    other = [r["wall"] - r["train_seconds"] for r in runs]
+    share = statistics.median(o / r["train_seconds"] for o, r in zip(other, runs))
+    notes = {"non-training work": f"whole command less training: {_range(other, 's')}, {share:.0%} of training "
+                                  "(target <= 40%)",
+             "untrained baseline": _range([r["baseline"] for r in runs], "s")}
+    return [Result(f"startup_vs_training{name}", Measure("tfft start-up", "s", [r["startup"] for r in runs]), train,
+                   notes=dict(notes, what="process start to the first epoch (imports, data, model load and "
+                                          "compile), less the untrained baseline, vs the epochs' pure training")),
+            Result(f"export_vs_training{name}", Measure("tfft export", "s", [r["export"] for r in runs]), train,
+                   notes={"what": "SavedModel export, its self-check and publishing vs the epochs' pure training"})]
+
+
 def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
     """``train_vs_<peer>[_tweets]`` (training examples/s, tfft over the peer) and
     ``command_vs_<peer>[_tweets]`` (whole-command wall, the peer over tfft), peer in
-    ``hf_trainer``, ``kerashub``."""
+    ``hf_trainer``, ``kerashub``; ``startup_vs_training[_tweets]`` and ``export_vs_training[_tweets]``
+    (tfft's own phases, measured even when the peers are skipped)."""
     missing = _missing(sizes.quick)
     kinds = ["tfft"] + [k for k in PEERS if k not in missing]
     results = []
@@ -146,9 +165,8 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
             for case in (f"train_vs_{kind}{name}", f"command_vs_{kind}{name}"):
                 shared.setdefault("skipped", {})[case] = reason
                 print(f"{case}: skipped ({reason})", flush=True)
-        if len(kinds) == 1:
-            continue
         runs = _profile(sizes, root, name, p, kinds)
+        results += _phases(name, runs["tfft"])
         for kind in kinds[1:]:
             results += _results(name, p, runs, kind, TARGETS[kind])
     return results

@@ -20,7 +20,8 @@ GROUPS = {
     "modes": {"cached_features_speedup"} | {f"{m}_{c}_vs_full" for m in ("frozen", "adapter", "lora")
                                              for c in ("speedup", "train_memory")},
     "peers": {f"{m}_vs_{peer}{profile}" for m in ("train", "command") for peer in ("hf_trainer", "kerashub")
-              for profile in ("", "_tweets")},
+              for profile in ("", "_tweets")}
+             | {f"{phase}_vs_training{profile}" for phase in ("startup", "export") for profile in ("", "_tweets")},
 }
 
 
@@ -44,7 +45,7 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path, groups):
         assert any(n.startswith("train_flops_vs_matmul_seq") for n in names)
     for case in data["cases"]:
         # one fresh process measures peak memory
-        single_shot = (case["name"].startswith(("qa_features", "train_vs_", "command_vs_"))
+        single_shot = (case["name"].startswith(("qa_features", "train_vs_", "command_vs_", "startup_", "export_"))
                        or case["name"].endswith("_memory_vs_full"))  # peers: one whole command each in quick runs
         assert case["ratio"] > 0 and case["ratio_of_medians"] > 0 and case["a"]["repeats"] >= (1 if single_shot else 2), case
         assert case["a"]["min"] <= case["a"]["median"] <= case["a"]["max"], case
@@ -52,6 +53,7 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path, groups):
     assert data["machine"]["tensorflow"] in table and all(n in table for n in GROUPS[groups])
 
 
+@pytest.mark.slow
 def test_quick_peers_without_their_venvs_are_skipped_with_the_reason_recorded(tmp_path):
     empty = tmp_path / "no-venvs"
     empty.mkdir()
@@ -59,7 +61,8 @@ def test_quick_peers_without_their_venvs_are_skipped_with_the_reason_recorded(tm
                       env={"TFFT_BENCH_VENVS": str(empty)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads((tmp_path / "quick-latest.json").read_text())
-    assert data["cases"] == [] and set(data["skipped"]) == GROUPS["peers"], data
+    phases = {n for n in GROUPS["peers"] if n.startswith(("startup_", "export_"))}
+    assert {c["name"] for c in data["cases"]} == phases and set(data["skipped"]) == GROUPS["peers"] - phases, data
     assert all(str(empty) in reason and "absent" in reason for reason in data["skipped"].values())
     assert "train_vs_hf_trainer: skipped (venv " in proc.stdout
     assert "skipped: venv" in (tmp_path / "quick-latest.md").read_text()
