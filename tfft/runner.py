@@ -162,9 +162,9 @@ def export(cfg: Config) -> dict[str, Any]:
 
 def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
            known: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """Validation and test metrics; the task's reports on validation and its prediction
-    records (``predictions.jsonl``) go beside results.json. ``known``: outputs by split
-    that were already computed."""
+    """Validation and test metrics; the task's reports (test ones ``test_``-prefixed) and its
+    prediction records (``predictions.jsonl``) go beside results.json. ``known``: outputs by
+    split that were already computed."""
     scores: dict[str, Any] = {}
     records: list[dict[str, Any]] = []
     for split, key in (("validation", "eval"), ("test", "test")):
@@ -175,14 +175,22 @@ def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
         scores[key] = prepared.task.evaluate(outputs, features, examples, model.info)
         records += [{"split": split, **r} for r in prepared.task.prediction_records(outputs, features, examples,
                                                                                      model.info)]
-        if split == "validation":
-            reports = prepared.task.reports(outputs, features, model.info, examples=examples)
-            for name, report in reports.items():
-                io.write_json(os.path.join(cfg.output_dir, name), report)
-                console.report(name, report, os.path.join(cfg.output_dir, name))
+        _write_reports(cfg, split, prepared.task.reports(outputs, features, model.info, examples=examples))
     if records:
         io.write_jsonl(os.path.join(cfg.output_dir, "predictions.jsonl"), records)
     return scores
+
+
+def _write_reports(cfg: Config, split: str, reports: dict[str, Any]) -> None:
+    """Writes a split's reports: validation's under their own names (``predictions.json``, as
+    the SQuAD tools read them) and shown; test's as ``test_<name>``, named in one line."""
+    prefix = "" if split == "validation" else f"{split}_"
+    for name, report in reports.items():
+        io.write_json(os.path.join(cfg.output_dir, prefix + name), report)
+        if not prefix:
+            console.report(name, report, os.path.join(cfg.output_dir, name))
+    if prefix and reports:
+        print(f"Wrote {', '.join(prefix + n for n in reports)} ({split}) in {cfg.output_dir}")
 
 
 def save_trained(model: tf.keras.Model, path: str) -> str:
