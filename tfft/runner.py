@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import tensorflow as tf
 
-from tfft import api, console, io, preflight, rundir
+from tfft import api, baseline, console, io, preflight, rundir
 from tfft.config import Config
 from tfft.data.prepare import prepare
 from tfft.models import modes
@@ -67,8 +67,10 @@ def train(cfg: Config) -> dict[str, Any]:
     model = api.build_model(cfg)
     console.model_summary(model, cfg, api.global_batch(cfg, cfg.batch_size))
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
-    if "test" in prepared.features:
-        results["baseline"] = {"test": api.evaluate(model, cfg, "test")}
+    if "test" in prepared.features and "train" in prepared.features:
+        untrained = baseline.score(model, cfg, prepared)
+        if untrained is not None:
+            results["baseline"] = untrained
     keeper = EvaluateAndKeepBest((lambda: api.evaluate(model, cfg, "validation")) if has_val else None,
                                  cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every,
                                  epochs=cfg.epochs, restore_at_end=False)
