@@ -124,6 +124,8 @@ def _results(name: str, p: dict[str, Any], runs: dict[str, list[dict]], kind: st
              "whole command": f"tfft {_range(wall['tfft'], 's')} (CLI: start-up, data, untrained baseline, training, "
                               f"scoring, save, export + self-check), {label} {_range(wall[kind], 's')}",
              "padding": f"tfft {PADDING['tfft']}; {label} {PADDING[kind]}",
+             "head": f"tfft reads the mean of the tokens (--pooling=auto: the checkpoint's sentence-transformers "
+                     f"pooling); {label} BERT's pooler (dense + tanh on [CLS], never trained in this checkpoint)",
              "machine load": f"1-minute load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end"}
     train = Result(f"train_vs_{kind}{name}", Measure("tfft", "examples/s", rate["tfft"]),
                    Measure(label, "examples/s", rate[kind]), target=target, notes=notes)
@@ -160,7 +162,11 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
     missing = _missing(sizes.quick)
     kinds = ["tfft"] + [k for k in PEERS if k not in missing]
     results = []
+    # TFFT_BENCH_PEER_PROFILES=tweets (or reviews) runs one profile: 6 whole commands instead of 12
+    chosen = os.environ.get("TFFT_BENCH_PEER_PROFILES", "reviews,tweets").split(",")
     for name, p in profiles(sizes.quick).items():
+        if (name.lstrip("_") or "reviews") not in chosen:
+            continue
         for kind, reason in missing.items():
             for case in (f"train_vs_{kind}{name}", f"command_vs_{kind}{name}"):
                 shared.setdefault("skipped", {})[case] = reason
