@@ -50,13 +50,26 @@ def profiles(quick: bool) -> dict[str, dict[str, Any]]:
             "_tweets": dict(median=20, signal=2, train=480, test=240, max_length=64, batch=32, epochs=2)}
 
 
+def command_env(kind: str) -> dict[str, str]:
+    """The environment of one run: this process's, less what ``import tfft`` set for itself.
+
+    ``TF_USE_LEGACY_KERAS=1`` (tfft's Keras 2) left in a peer's environment sends TensorFlow's
+    lazy ``tf.keras`` to tf-keras, which the KerasHub venv does not have: the run died with
+    a RecursionError in ``lazy_loader``.
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO}
+    if kind != "tfft":
+        env.pop("TF_USE_LEGACY_KERAS", None)
+    return env
+
+
 def _command(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Runs one whole command; returns its report plus ``wall`` (seconds, process start to end)."""
     python, module = (sys.executable, "benchmarks.peer_tfft") if kind == "tfft" else (
         peer_venvs.python(PEERS[kind][0]), PEERS[kind][1])
     start = time.perf_counter()
     proc = subprocess.run([python, "-m", module, json.dumps(spec)], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO})
+                          env=command_env(kind))
     wall = time.perf_counter() - start
     lines = [line for line in proc.stdout.splitlines() if line.startswith(PREFIX)]
     if proc.returncode != 0 or not lines:

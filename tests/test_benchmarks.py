@@ -87,3 +87,12 @@ def test_a_pipeline_only_run_keeps_the_pipeline_vs_train_case_it_cannot_measure(
     cases = {c["name"]: c for c in json.loads((tmp_path / "quick-latest.json").read_text())["cases"]}
     assert cases["pipeline_vs_train"] == dict(kept, measured="2026-01-02")
     assert cases["tokenize_vs_hf"]["ratio"] > 0 and cases["tokenize_vs_hf"]["measured"] != "2026-01-02"
+
+
+def test_peer_commands_run_without_tfft_s_keras_2_switch(monkeypatch):
+    import tfft  # noqa: F401  (sets TF_USE_LEGACY_KERAS=1 here, as the benchmark process does)
+    from benchmarks.cases_peers import command_env
+
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
+    assert "TF_USE_LEGACY_KERAS" not in command_env("kerashub") and "TF_USE_LEGACY_KERAS" not in command_env("hf_trainer")
+    assert command_env("tfft")["TF_USE_LEGACY_KERAS"] == "1"
