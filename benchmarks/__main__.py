@@ -14,15 +14,15 @@ import tempfile
 import tfft  # noqa: F401  (before TensorFlow: the Keras 2 API)
 from tfft import _env
 
-from benchmarks import (cases_compute, cases_modes, cases_pipeline, cases_recovery, cases_serving, cases_tasks,
-                        cases_train, cases_tune)
+from benchmarks import (cases_compute, cases_modes, cases_peers, cases_pipeline, cases_recovery, cases_serving,
+                        cases_tasks, cases_train, cases_tune)
 from benchmarks.harness import machine, write
 from benchmarks.workloads import Sizes
 
 # Order matters: the pipeline case compares with the training rate the train case measured.
 GROUPS = {"train": cases_train.run, "pipeline": cases_pipeline.run, "compute": cases_compute.run,
           "tasks": cases_tasks.run, "serving": cases_serving.run, "recovery": cases_recovery.run,
-          "modes": cases_modes.run, "tune": cases_tune.run}
+          "modes": cases_modes.run, "tune": cases_tune.run, "peers": cases_peers.run}
 
 
 def main(argv: list[str]) -> int:
@@ -47,7 +47,8 @@ def main(argv: list[str]) -> int:
                 results.append(result)
                 print(f"{result.name}: ratio {result.ratio:.2f}"
                       + (f" (target >= {result.target:g})" if result.target else ""), flush=True)
-    paths = write(results, machine(), args.out, args.quick, keep_others=bool(args.only))
+    paths = write(results, machine(), args.out, args.quick, keep_others=bool(args.only),
+                  skipped=shared.get("skipped"))
     print("wrote " + " and ".join(paths))
     return 0
 

@@ -101,8 +101,10 @@ def machine() -> dict[str, Any]:
 
 
 def write(results: list[Result], info: dict[str, Any], out_dir: str, quick: bool,
-          keep_others: bool = False) -> tuple[str, str]:
+          keep_others: bool = False, skipped: Optional[dict[str, str]] = None) -> tuple[str, str]:
     """Writes ``latest.json`` and ``latest.md`` (``quick-`` prefixed for quick runs); returns their paths.
+
+    ``skipped``: cases this run could not measure, each with its reason (in both files).
 
     With ``keep_others`` (a run of some groups only), the cases of the previous file that
     this run did not measure are kept, each marked with the date it was measured.
@@ -117,7 +119,7 @@ def write(results: list[Result], info: dict[str, Any], out_dir: str, quick: bool
         fresh = {c["name"] for c in cases}
         cases += [dict(c, measured=c.get("measured", previous["machine"]["date"]))
                   for c in previous["cases"] if c["name"] not in fresh]
-    data = {"machine": info, "quick": quick, "cases": cases}
+    data = {"machine": info, "quick": quick, "cases": cases, "skipped": dict(skipped or {})}
     with open(json_path + ".tmp", "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
     os.replace(json_path + ".tmp", json_path)
@@ -153,6 +155,8 @@ def markdown(data: dict[str, Any]) -> str:
         medians = f" ({c['ratio_of_medians']:.2f})" if "ratio_of_medians" in c else ""
         when = "" if c.get("measured", m["date"]) == m["date"] else f" (measured {c['measured']})"
         lines.append(f"| `{c['name']}`{when} | {cells[0]} | {cells[1]} | {c['ratio']:.2f}{medians} | {target} | {met} |")
+    for name, reason in data.get("skipped", {}).items():
+        lines.append(f"| `{name}` | skipped: {reason} | | | | |")
     lines += ["", "## Notes", ""]
     for c in data["cases"]:
         for key, value in c["notes"].items():

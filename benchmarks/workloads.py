@@ -54,8 +54,10 @@ def filler_words(tokenizer: Any, count: int = 3000) -> list[str]:
     return words[1000:1000 + count]  # skip the first ids (rare symbols and unused slots)
 
 
-def reviews(n: int, words: list[str], median: int, seed: int, cap: Optional[int] = None) -> list[tuple[str, int]]:
-    """``n`` balanced ``(text, label)`` pairs with log-normal lengths (in words ~ tokens)."""
+def reviews(n: int, words: list[str], median: int, seed: int, cap: Optional[int] = None,
+            signal: int = SIGNAL_WORDS) -> list[tuple[str, int]]:
+    """``n`` balanced ``(text, label)`` pairs with log-normal lengths (in words ~ tokens), each
+    with ``signal`` sentiment words of its class."""
     rng = random.Random(seed)
     np_rng = np.random.default_rng(seed)
     lengths = np.maximum(8, np_rng.lognormal(np.log(median), SIGMA, n)).astype(int)
@@ -65,7 +67,7 @@ def reviews(n: int, words: list[str], median: int, seed: int, cap: Optional[int]
     for i, length in enumerate(lengths):
         label = i % 2
         text = rng.choices(words, k=int(length))
-        for word in rng.choices(POSITIVE if label else NEGATIVE, k=SIGNAL_WORDS):
+        for word in rng.choices(POSITIVE if label else NEGATIVE, k=signal):
             text[rng.randrange(len(text))] = word
         rows.append((" ".join(text), label))
     rng.shuffle(rows)

@@ -20,6 +20,9 @@ GROUPS = {
     "modes": {"cached_features_speedup"} | {f"{m}_{c}_vs_full" for m in ("frozen", "adapter", "lora")
                                              for c in ("speedup", "train_memory")},
     "tune": {"tune_peak_rss_first_vs_last"},
+    "peers": {f"{m}_vs_{peer}{profile}" for m in ("train", "command") for peer in ("hf_trainer", "kerashub")
+              for profile in ("", "_tweets")}
+             | {f"{phase}_vs_training{profile}" for phase in ("startup", "export") for profile in ("", "_tweets")},
 }
 
 
@@ -36,17 +39,35 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path, groups):
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads((tmp_path / "quick-latest.json").read_text())
     names = {c["name"] for c in data["cases"]}
-    assert GROUPS[groups] <= names, names
+    # a peer whose venv is absent is skipped in quick runs, never silently: the reason is recorded
+    assert all("absent" in data["skipped"][n] for n in GROUPS[groups] - names), data["skipped"]
+    assert GROUPS[groups] <= names | set(data["skipped"]), names
     if groups == "compute":
         assert any(n.startswith("train_flops_vs_matmul_seq") for n in names)
     for case in data["cases"]:
         # one fresh process measures peak memory
-        single_shot = (case["name"].startswith("qa_features") or case["name"].endswith("_memory_vs_full")
+        single_shot = (case["name"].startswith(("qa_features", "train_vs_", "command_vs_", "startup_", "export_"))
+                       or case["name"].endswith("_memory_vs_full")  # peers: one whole command each in quick runs
                        or case["name"] == "huge_cell_memory")
         assert case["ratio"] > 0 and case["ratio_of_medians"] > 0 and case["a"]["repeats"] >= (1 if single_shot else 2), case
         assert case["a"]["min"] <= case["a"]["median"] <= case["a"]["max"], case
     table = (tmp_path / "quick-latest.md").read_text()
     assert data["machine"]["tensorflow"] in table and all(n in table for n in GROUPS[groups])
+
+
+@pytest.mark.slow
+def test_quick_peers_without_their_venvs_are_skipped_with_the_reason_recorded(tmp_path):
+    empty = tmp_path / "no-venvs"
+    empty.mkdir()
+    proc = run_python(["-m", "benchmarks", "--quick", "--only", "peers", "--out", str(tmp_path)],
+                      env={"TFFT_BENCH_VENVS": str(empty)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((tmp_path / "quick-latest.json").read_text())
+    phases = {n for n in GROUPS["peers"] if n.startswith(("startup_", "export_"))}
+    assert {c["name"] for c in data["cases"]} == phases and set(data["skipped"]) == GROUPS["peers"] - phases, data
+    assert all(str(empty) in reason and "absent" in reason for reason in data["skipped"].values())
+    assert "train_vs_hf_trainer: skipped (venv " in proc.stdout
+    assert "skipped: venv" in (tmp_path / "quick-latest.md").read_text()
 
 
 def test_unknown_group_is_a_usage_error(tmp_path):
@@ -68,3 +89,12 @@ def test_a_pipeline_only_run_keeps_the_pipeline_vs_train_case_it_cannot_measure(
     cases = {c["name"]: c for c in json.loads((tmp_path / "quick-latest.json").read_text())["cases"]}
     assert cases["pipeline_vs_train"] == dict(kept, measured="2026-01-02")
     assert cases["tokenize_vs_hf"]["ratio"] > 0 and cases["tokenize_vs_hf"]["measured"] != "2026-01-02"
+
+
+def test_peer_commands_run_without_tfft_s_keras_2_switch(monkeypatch):
+    import tfft  # noqa: F401  (sets TF_USE_LEGACY_KERAS=1 here, as the benchmark process does)
+    from benchmarks.cases_peers import command_env
+
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
+    assert "TF_USE_LEGACY_KERAS" not in command_env("kerashub") and "TF_USE_LEGACY_KERAS" not in command_env("hf_trainer")
+    assert command_env("tfft")["TF_USE_LEGACY_KERAS"] == "1"

@@ -60,6 +60,22 @@ def test_each_epoch_s_board_shows_five_validation_questions_with_predicted_and_r
     assert sum(predicted == reference for _, predicted, reference in cells) >= 4  # the last epoch's, learned
 
 
+def test_test_split_gets_its_predictions_nbest_and_jsonl_rows_as_validation_does(trained):
+    cfg, results = trained
+    test_ids = {r["id"] for r in qa_rows(100, 3)}
+    predictions = json.load(open(f"{cfg.output_dir}/test_predictions.json"))
+    nbest = json.load(open(f"{cfg.output_dir}/test_nbest_predictions.json"))
+    assert set(predictions) == set(nbest) == test_ids
+    assert set(json.load(open(f"{cfg.output_dir}/predictions.json"))) != test_ids  # validation's kept apart
+    rows = [json.loads(line) for line in open(f"{cfg.output_dir}/predictions.jsonl")]
+    assert {r["split"] for r in rows} == {"validation", "test"} and len(rows) == 200
+    test_rows = {r["id"]: r for r in rows if r["split"] == "test"}
+    assert {q: r["prediction"] for q, r in test_rows.items()} == predictions
+    assert all(r["question"] and r["answers"] and 0.0 <= r["probability"] <= 1.0 for r in test_rows.values())
+    right = sum(r["prediction"] in r["answers"] for r in test_rows.values()) / len(test_rows)
+    assert abs(100 * right - results["test"]["exact_match"]) < 5  # the rows are what was scored
+
+
 def test_export_serves_the_same_logits_in_a_tensorflow_only_process(trained, tmp_path):
     from tfft.tasks.qa.client import QAClient
 

@@ -30,6 +30,7 @@ STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu"
 PRECISIONS = ("none", "bf16", "fp16")
 RESUME = ("auto", "never", "force")
 SERVING_DEVICES = ("cpu", "gpu")  # tfft.serving.batching.DEVICES, without importing TensorFlow
+UNTRAINED = ("auto", "true", "false")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +61,10 @@ class DataOptions:
     train_file: Optional[str] = opt(None, "Training data: .csv, .jsonl/.json or .parquet.")
     validation_file: Optional[str] = opt(None, "Validation data (same formats).")
     test_file: Optional[str] = opt(None, "Test data (same formats), scored once after training.")
+    score_untrained: str = opt("auto", "Score the untrained head on test before training, as a baseline: true | "
+                               "false | auto (the whole test set if that costs under ~10% of the planned "
+                               "training, else a seeded sample that does, marked as one).",
+                               choices=UNTRAINED)
     dataset: Optional[str] = opt(None, "Hugging Face dataset name, used when no files are given.")
     dataset_config: Optional[str] = opt(None, "Hugging Face dataset configuration name.")
     text_column: Optional[str] = opt(None, "Column holding the input text.")
@@ -180,6 +185,7 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
         _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
         _check_choice("label_weights", self.label_weights, ("none", "auto"))
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("score_untrained", self.score_untrained, UNTRAINED)
         _check_choice("resume", self.resume, RESUME)
         for name in ("batch_size", "epochs", "eval_batch_size", "generate_every", "gradient_accumulation_steps",
                      "keep_checkpoints",

@@ -74,9 +74,11 @@ def results_summary(results: dict[str, Any], path: str) -> None:
     print("\n== Summary ==")
     baseline = results.get("baseline", {}).get("test")
     if baseline and "test" in results:
+        sample = results["baseline"].get("sample")
+        head = f"untrained head (sample of {sample['examples']:,})" if sample else "untrained head"
         for name in results["test"]:
             if name in baseline:
-                print(f"test {name}: untrained head {baseline[name]:.4f} -> fine-tuned {results['test'][name]:.4f}")
+                print(f"test {name}: {head} {baseline[name]:.4f} -> fine-tuned {results['test'][name]:.4f}")
     elif "test" in results:
         print(f"test: {_metrics_line(results['test'])}")
     if "eval" in results:

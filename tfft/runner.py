@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import tensorflow as tf
 
-from tfft import api, console, io, preflight, rundir
+from tfft import api, baseline, console, io, preflight, rundir
 from tfft.config import Config
 from tfft.data.features import input_notes
 from tfft.data.prepare import prepare
@@ -49,8 +49,10 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     model = api.build_model(cfg)
     console.model_summary(model, cfg, api.global_batch(cfg, cfg.batch_size))
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
-    if "test" in prepared.features:
-        results["baseline"] = {"test": api.evaluate(model, cfg, "test")}
+    if "test" in prepared.features and "train" in prepared.features:
+        untrained = baseline.score(model, cfg, prepared)
+        if untrained is not None:
+            results["baseline"] = untrained
     board = EpochBoard(os.path.join(out, BOARD_DIR)) if cfg.tensorboard else None
     score = _validation_score(prepared, model, board) if has_val else None
     keeper = EvaluateAndKeepBest((lambda: score(api.split_outputs(model, cfg, "validation"))) if score else None,
@@ -182,9 +184,9 @@ def export(cfg: Config) -> dict[str, Any]:
 
 def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
            known: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """Validation and test metrics; the task's reports on validation and its prediction
-    records (``predictions.jsonl``) go beside results.json. ``known``: outputs by split
-    that were already computed."""
+    """Validation and test metrics; the task's reports (test ones ``test_``-prefixed) and its
+    prediction records (``predictions.jsonl``) go beside results.json. ``known``: outputs by
+    split that were already computed."""
     scores: dict[str, Any] = {}
     records: list[dict[str, Any]] = []
     seen: dict[str, Any] = {}
@@ -196,11 +198,7 @@ def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
         scores[key] = prepared.task.evaluate(outputs, features, examples, model.info)
         records += [{"split": split, **r} for r in prepared.task.prediction_records(outputs, features, examples,
                                                                                      model.info)]
-        if split == "validation":
-            reports = prepared.task.reports(outputs, features, model.info, examples=examples)
-            for name, report in reports.items():
-                io.write_json(os.path.join(cfg.output_dir, name), report)
-                console.report(name, report, os.path.join(cfg.output_dir, name))
+        _write_reports(cfg, split, prepared.task.reports(outputs, features, model.info, examples=examples))
     if records:
         io.write_jsonl(os.path.join(cfg.output_dir, "predictions.jsonl"), records)
     figures = _figures(cfg, prepared, model, seen)
@@ -217,6 +215,18 @@ def _figures(cfg: Config, prepared: Any, model: tf.keras.Model, outputs: dict[st
                                     split)
     return [{"name": name.removesuffix(".png"), "split": split,
              "path": save_figure(figure, os.path.join(cfg.output_dir, name))} for name, figure in figures.items()]
+
+
+def _write_reports(cfg: Config, split: str, reports: dict[str, Any]) -> None:
+    """Writes a split's reports: validation's under their own names (``predictions.json``, as
+    the SQuAD tools read them) and shown; test's as ``test_<name>``, named in one line."""
+    prefix = "" if split == "validation" else f"{split}_"
+    for name, report in reports.items():
+        io.write_json(os.path.join(cfg.output_dir, prefix + name), report)
+        if not prefix:
+            console.report(name, report, os.path.join(cfg.output_dir, name))
+    if prefix and reports:
+        print(f"Wrote {', '.join(prefix + n for n in reports)} ({split}) in {cfg.output_dir}")
 
 
 def save_trained(model: tf.keras.Model, path: str) -> str:

@@ -176,6 +176,16 @@ class QuestionAnsweringTask(Task):
             files["null_odds.json"] = {q: _finite(p["no_answer_score"]) for q, p in zip(ids, predictions)}
         return files
 
+    def prediction_records(self, outputs: Mapping[str, np.ndarray], features: Features, examples: pd.DataFrame,
+                           info: TaskInfo) -> list[dict[str, Any]]:
+        """One row per question: its id, question, reference answers and the predicted answer
+        with its probability (``""``: no answer, SQuAD v2.0)."""
+        predictions = self.postprocess(outputs, features, examples, info)
+        return [{"id": q, "question": question, "answers": list(gold), "prediction": p["answer"],
+                 "probability": _finite(p["probability"])}
+                for q, question, gold, p in zip(examples["id"], examples["question"], examples["answer_texts"],
+                                                predictions)]
+
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:
         if not prediction["answer"]:
             return f"(no answer) {prediction['probability']:.3f}"

@@ -1,0 +1,191 @@
+"""tfft against the tools a user would pick instead: Hugging Face ``Trainer`` on PyTorch and
+KerasHub (Keras 3), each run as its user would run it, side by side.
+
+Same model (the packaged MiniLM), same data, same hyperparameters (batch, epochs, AdamW
+learning rate, warmup, weight decay, seed), each tool's own default padding: tfft pads each
+batch to its longest example in length buckets, the Trainer uses ``DataCollatorWithPadding``
+with ``group_by_length``, KerasHub's preprocessor pads every example to ``max_length``.
+Every run is a whole command in a fresh process (tfft's CLI; each peer's script in its own
+virtualenv, :mod:`benchmarks.peer_venvs`), one of each in turn (A B C A B C), so the
+whole-command wall (imports, model load, tokenizing, training, scoring, saving; tfft also
+exports and self-checks a SavedModel) is measured beside the pure training examples/s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any, Optional
+
+from benchmarks import peer_venvs
+from benchmarks import workloads as wl
+from benchmarks.harness import Measure, Result
+from benchmarks.peer_common import PREFIX
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEERS = {"hf_trainer": ("hf-trainer", "benchmarks.peer_hf_trainer", "HF Trainer (PyTorch)"),
+         "kerashub": ("kerashub", "benchmarks.peer_kerashub", "KerasHub (Keras 3)")}
+# The Trainer's docs and KerasHub's guides set no threads; torch and TF each use every core.
+PADDING = {"tfft": "per batch, length buckets", "hf_trainer": "per batch (DataCollatorWithPadding), group_by_length",
+           "kerashub": "fixed max_length (its preprocessor)"}
+
+
+def profiles(quick: bool) -> dict[str, dict[str, Any]]:
+    """The two length profiles: IMDB-like reviews and short tweet-like texts (sizes by mode).
+
+    Full sizes are small because every run is a whole command and there are 12 of them
+    (about 25 minutes on an idle 2-core machine).
+
+    Tweets carry 2 sentiment words in ~20 (the reviews' 12 in ~230 would make them trivial).
+    """
+    if quick:
+        return {"": dict(median=24, signal=12, train=16, test=16, max_length=64, batch=8, epochs=1),
+                "_tweets": dict(median=12, signal=2, train=16, test=16, max_length=32, batch=8, epochs=1)}
+    return {"": dict(median=wl.MEDIAN_TOKENS, signal=wl.SIGNAL_WORDS, train=32, test=64, max_length=512, batch=8,
+                     epochs=2),
+            "_tweets": dict(median=20, signal=2, train=480, test=240, max_length=64, batch=32, epochs=2)}
+
+
+def command_env(kind: str) -> dict[str, str]:
+    """The environment of one run: this process's, less what ``import tfft`` set for itself.
+
+    ``TF_USE_LEGACY_KERAS=1`` (tfft's Keras 2) left in a peer's environment sends TensorFlow's
+    lazy ``tf.keras`` to tf-keras, which the KerasHub venv does not have: the run died with
+    a RecursionError in ``lazy_loader``.
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO}
+    if kind != "tfft":
+        env.pop("TF_USE_LEGACY_KERAS", None)
+    return env
+
+
+def _command(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Runs one whole command; returns its report plus ``wall`` (seconds, process start to end)."""
+    python, module = (sys.executable, "benchmarks.peer_tfft") if kind == "tfft" else (
+        peer_venvs.python(PEERS[kind][0]), PEERS[kind][1])
+    start = time.perf_counter()
+    proc = subprocess.run([python, "-m", module, json.dumps(spec)], cwd=REPO, capture_output=True, text=True,
+                          env=command_env(kind))
+    wall = time.perf_counter() - start
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(PREFIX)]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"the {kind} peer run failed (exit {proc.returncode}): "
+                           + " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-5:]))
+    return dict(json.loads(lines[-1][len(PREFIX):]), wall=wall)
+
+
+def _missing(quick: bool) -> dict[str, str]:
+    """Peers that cannot run, with the reason. A full run makes their venvs (minutes, once);
+    a quick one (CI) skips a peer whose venv is absent rather than install PyTorch."""
+    missing = {}
+    for kind, (venv, _, _) in PEERS.items():
+        if peer_venvs.ready(venv):
+            continue
+        if quick:
+            missing[kind] = (f"venv {os.path.join(peer_venvs.ROOT, venv)} absent (quick runs do not make it; "
+                             "`python -m benchmarks.peer_venvs` or a full run does)")
+        else:
+            peer_venvs.ensure(venv)
+    return missing
+
+
+def _data(root: str, name: str, p: dict[str, Any], model_dir: str) -> dict[str, str]:
+    from transformers import AutoTokenizer
+
+    words = wl.filler_words(AutoTokenizer.from_pretrained(model_dir))
+    data = wl.fresh_dir(os.path.join(root, f"peers{name}-data"))
+    return {"train_file": wl.write_csv(f"{data}/train.csv", wl.reviews(p["train"], words, p["median"], 11,
+                                                                       signal=p["signal"])),
+            "test_file": wl.write_csv(f"{data}/test.csv", wl.reviews(p["test"], words, p["median"], 12,
+                                                                     signal=p["signal"]))}
+
+
+def _profile(sizes: wl.Sizes, root: str, name: str, p: dict[str, Any], kinds: list[str]) -> dict[str, list[dict]]:
+    """Every tool's runs on one profile, one of each in turn."""
+    model_dir = wl.minilm_dir()
+    spec = dict(_data(root, name, p, model_dir), model_dir=model_dir, max_length=p["max_length"], batch=p["batch"],
+                epochs=p["epochs"], learning_rate=5e-5, warmup_ratio=0.1, weight_decay=0.01, seed=0)
+    runs: dict[str, list[dict]] = {k: [] for k in kinds}
+    for repeat in range(1 if sizes.quick else 2):  # A B A B: every run is a whole command (minutes each)
+        for kind in kinds:
+            out = wl.fresh_dir(os.path.join(root, f"peers{name}-{kind}"))
+            runs[kind].append(_command(kind, dict(spec, out=out)))
+            print(f"  peers{name} {kind} run {repeat + 1}: wall {runs[kind][-1]['wall']:.1f} s, "
+                  f"accuracy {runs[kind][-1]['accuracy']:.3f}", flush=True)
+    return runs
+
+
+def _range(values: list[float], unit: str = "", digits: int = 1) -> str:
+    low, high = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
+    return (f"{low}-{high}" if low != high else low) + (f" {unit}" if unit else "")
+
+
+def _results(name: str, p: dict[str, Any], runs: dict[str, list[dict]], kind: str,
+             target: Optional[float]) -> list[Result]:
+    label = PEERS[kind][2]
+    rate = {k: [r["examples"] / r["train_seconds"] for r in v] for k, v in runs.items()}
+    wall = {k: [r["wall"] for r in v] for k, v in runs.items()}
+    acc = {k: [r["accuracy"] for r in v] for k, v in runs.items()}
+    what = (f"MiniLM, {p['train']} train / {p['test']} held-out texts (median ~{p['median']} tokens, max_length "
+            f"{p['max_length']}), batch {p['batch']}, {p['epochs']} epochs, AdamW 5e-5, warmup 0.1, decay 0.01")
+    notes = {"what": what,
+             "held-out accuracy": f"tfft {_range(acc['tfft'], digits=3)}, {label} {_range(acc[kind], digits=3)}",
+             "whole command": f"tfft {_range(wall['tfft'], 's')} (CLI: start-up, data, untrained baseline, training, "
+                              f"scoring, save, export + self-check), {label} {_range(wall[kind], 's')}",
+             "padding": f"tfft {PADDING['tfft']}; {label} {PADDING[kind]}",
+             "head": f"tfft reads the mean of the tokens (--pooling=auto: the checkpoint's sentence-transformers "
+                     f"pooling); {label} BERT's pooler (dense + tanh on [CLS], never trained in this checkpoint)",
+             "machine load": f"1-minute load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end"}
+    train = Result(f"train_vs_{kind}{name}", Measure("tfft", "examples/s", rate["tfft"]),
+                   Measure(label, "examples/s", rate[kind]), target=target, notes=notes)
+    command = Result(f"command_vs_{kind}{name}", Measure(f"{label} command", "s", wall[kind]),
+                     Measure("tfft CLI", "s", wall["tfft"]),
+                     target=round(1 / 0.9, 2) if (kind, name) == ("hf_trainer", "_tweets") else None,
+                     notes={"what": "whole-command wall, peer over tfft (above 1: tfft is faster)"})
+    return [train, command]
+
+
+TARGETS = {"hf_trainer": 1.15, "kerashub": 1.3}
+
+
+def _phases(name: str, runs: list[dict]) -> list[Result]:
+    """tfft's start-up and export against its pure training time, from the CLI runs of a profile."""
+    train = Measure("tfft training", "s", [r["train_seconds"] for r in runs])
+    other = [r["wall"] - r["train_seconds"] for r in runs]
+    share = statistics.median(o / r["train_seconds"] for o, r in zip(other, runs))
+    notes = {"non-training work": f"whole command less training: {_range(other, 's')}, {share:.0%} of training "
+                                  "(target <= 40%)",
+             "untrained baseline": _range([r["baseline"] for r in runs], "s")}
+    return [Result(f"startup_vs_training{name}", Measure("tfft start-up", "s", [r["startup"] for r in runs]), train,
+                   notes=dict(notes, what="process start to the first epoch (imports, data, model load and "
+                                          "compile), less the untrained baseline, vs the epochs' pure training")),
+            Result(f"export_vs_training{name}", Measure("tfft export", "s", [r["export"] for r in runs]), train,
+                   notes={"what": "SavedModel export, its self-check and publishing vs the epochs' pure training"})]
+
+
+def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
+    """``train_vs_<peer>[_tweets]`` (training examples/s, tfft over the peer) and
+    ``command_vs_<peer>[_tweets]`` (whole-command wall, the peer over tfft), peer in
+    ``hf_trainer``, ``kerashub``; ``startup_vs_training[_tweets]`` and ``export_vs_training[_tweets]``
+    (tfft's own phases, measured even when the peers are skipped)."""
+    missing = _missing(sizes.quick)
+    kinds = ["tfft"] + [k for k in PEERS if k not in missing]
+    results = []
+    # TFFT_BENCH_PEER_PROFILES=tweets (or reviews) runs one profile: 6 whole commands instead of 12
+    chosen = os.environ.get("TFFT_BENCH_PEER_PROFILES", "reviews,tweets").split(",")
+    for name, p in profiles(sizes.quick).items():
+        if (name.lstrip("_") or "reviews") not in chosen:
+            continue
+        for kind, reason in missing.items():
+            for case in (f"train_vs_{kind}{name}", f"command_vs_{kind}{name}"):
+                shared.setdefault("skipped", {})[case] = reason
+                print(f"{case}: skipped ({reason})", flush=True)
+        runs = _profile(sizes, root, name, p, kinds)
+        results += _phases(name, runs["tfft"])
+        for kind in kinds[1:]:
+            results += _results(name, p, runs, kind, TARGETS[kind])
+    return results
