@@ -241,3 +241,21 @@ def test_curves_leave_the_matplotlib_backend_alone_so_notebook_plots_stay_inline
         assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     finally:
         matplotlib.use(before)
+
+
+def test_a_run_scores_validation_once_per_epoch_and_reuses_the_kept_epoch_s_outputs(tiny_config, monkeypatch):
+    from tfft import api
+    from tfft.runner import train
+
+    calls = []
+    real = api.split_outputs
+
+    def counted(model, cfg, split):
+        calls.append(split)
+        return real(model, cfg, split)
+
+    monkeypatch.setattr(api, "split_outputs", counted)
+    results = train(tiny_config(epochs=3, learning_rate=2e-3, score_untrained="false", tensorboard=False))
+    assert calls.count("validation") == 3, calls  # one pass per epoch; calibration and scoring reuse the kept one
+    assert calls.count("test") == 1, calls
+    assert results["eval"]["accuracy"] == pytest.approx(results["history"]["val_accuracy"][results["best_epoch"] - 1])

@@ -55,9 +55,16 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
             results["baseline"] = untrained
     board = EpochBoard(os.path.join(out, BOARD_DIR)) if cfg.tensorboard else None
     score = _validation_score(prepared, model, board) if has_val else None
-    keeper = EvaluateAndKeepBest((lambda: score(api.split_outputs(model, cfg, "validation"))) if score else None,
+    passes: dict[str, Any] = {}  # the last validation outputs, and the kept epoch's
+
+    def validation_metrics() -> dict[str, float]:
+        passes["last"] = api.split_outputs(model, cfg, "validation")
+        return score(passes["last"])
+
+    keeper = EvaluateAndKeepBest(validation_metrics if score else None,
                                  cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every,
                                  epochs=cfg.epochs, restore_at_end=False)
+    keeper.on_best = lambda epoch, scored: passes.update(best=passes.get("last") if scored else None)
     shapes = ShapeLog()
     try:
         trained = _fit(cfg, prepared, model, keeper, shapes, (val_ds, score), resume,
@@ -72,7 +79,8 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     results["best_epoch"] = None if keeper.best_epoch is None else keeper.best_epoch + 1
     known: dict[str, Any] = {}
     if has_val:  # calibration changes only the task facts, so these outputs are scored too
-        known["validation"] = api.split_outputs(model, cfg, "validation")
+        # the kept epoch's outputs when this process scored it (not after a resume, nor on cached features)
+        known["validation"] = passes.get("best") or api.split_outputs(model, cfg, "validation")
         model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info,
                                              examples=prepared.examples["validation"])
     results.update(_score(model, cfg, prepared, known))

@@ -110,11 +110,15 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
         self.best_epoch: Optional[int] = None
         self.best_weights: Optional[list[Any]] = None
         self.wait = 0
+        #: Called with (epoch, scored) when an epoch becomes the best; ``scored``: its task
+        #: metrics were computed this epoch (so the caller can keep that pass's outputs).
+        self.on_best: Optional[Callable[[int, bool], None]] = None
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         logs = logs if logs is not None else {}
         epochs = self.epochs or (getattr(self, "params", None) or {}).get("epochs")  # set by fit
-        if self.evaluate is not None and ((epoch + 1) % self.every == 0 or epoch + 1 == epochs):
+        scored = self.evaluate is not None and ((epoch + 1) % self.every == 0 or epoch + 1 == epochs)
+        if scored:
             for name, value in self.evaluate().items():
                 logs[f"val_{name}"] = value
         value = logs.get(f"val_{self.metric}", logs.get(self.metric))
@@ -125,6 +129,8 @@ class EvaluateAndKeepBest(tf.keras.callbacks.Callback):
             # a tie goes to the later epoch: same metric, more training (usually lower loss)
             self.best, self.best_epoch = float(value), epoch
             self.best_weights = self.model.get_weights()
+            if self.on_best is not None:
+                self.on_best(epoch, scored)
         self.wait = 0 if improved else self.wait + 1
         if self.patience and self.wait >= self.patience:
             self.model.stop_training = True
