@@ -46,7 +46,7 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
         loop.make_deterministic(cfg.seed)
     has_val = "validation" in prepared.features
     val_ds = api.eval_dataset(cfg, prepared, prepared.features["validation"]) if has_val else None
-    model = api.build_model(cfg)
+    model = api.build_model(cfg, total_steps=api.train_steps(cfg))  # the schedule spans the run
     console.model_summary(model, cfg, api.global_batch(cfg, cfg.batch_size))
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
     if "test" in prepared.features and "train" in prepared.features:
@@ -130,7 +130,8 @@ def _fit(cfg: Config, prepared: Any, model: tf.keras.Model, keeper: EvaluateAndK
         batches = api.epoch_dataset(cfg, epoch, skip)
         return shapes.attach(batches) if cfg.jit_compile else batches
 
-    return loop.fit(model, cfg, keeper, epoch_data, api.train_steps(cfg) // cfg.epochs, val_ds, resume, callbacks)
+    epoch_batches = api.batch_plan(cfg).steps(prepared.features["train"], epochs=1)
+    return loop.fit(model, cfg, keeper, epoch_data, epoch_batches, val_ds, resume, callbacks)
 
 
 def _complete(cfg: Config, results: dict[str, Any]) -> dict[str, Any]:
