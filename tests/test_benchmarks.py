@@ -48,7 +48,7 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path, groups):
         # one fresh process measures peak memory
         single_shot = (case["name"].startswith(("qa_features", "train_vs_", "command_vs_", "startup_", "export_"))
                        or case["name"].endswith("_memory_vs_full")  # peers: one whole command each in quick runs
-                       or case["name"] == "huge_cell_memory")
+                       or case["name"] in ("huge_cell_memory", "tune_peak_rss_first_vs_last"))
         assert case["ratio"] > 0 and case["ratio_of_medians"] > 0 and case["a"]["repeats"] >= (1 if single_shot else 2), case
         assert case["a"]["min"] <= case["a"]["median"] <= case["a"]["max"], case
     table = (tmp_path / "quick-latest.md").read_text()

@@ -182,7 +182,10 @@ def test_predict_notes_an_empty_text_and_a_text_cut_at_max_length(tiny_config, c
 
 # -- 7. Ctrl-C before training -----------------------------------------------------------
 _MARKED_CLI = """
-import sys
+import signal, sys
+# A child of a shell's background job inherits SIGINT ignored (POSIX), and Python then installs no
+# handler of its own; a user's terminal run has Python's default one, so the child restores it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import tfft
 from tfft.data import readers
 _read = readers.read_table

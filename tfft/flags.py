@@ -30,9 +30,8 @@ MODE_HELP = {
 # The flags --help shows, in their option groups; --helpfull and the README's tables have all of them.
 MAIN_FLAGS = ("task", "mode", "model", "output_dir", "export_dir", "train_file", "validation_file", "test_file",
               "dataset", "text_column", "label_column", "max_length", "text", "predict_file", "batch_size",
-              "epochs", "learning_rate", "metric_for_best", "strategy", "resume", "question", "context",
-              "version_2_with_negative", "input_template", "target_column", "num_beams", "finetune",
-              "tune_space", "tune_trials")
+              "epochs", "learning_rate", "metric_for_best", "strategy", "question", "context", "target_column",
+              "finetune", "tune_space")  # a short usage: under 100 lines (the rest: --helpfull, README)
 
 
 def _kind(field: dataclasses.Field) -> type:
