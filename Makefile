@@ -23,7 +23,7 @@ t5-demo: install
 	$(PY) -m tfft.main --flagfile=flags/t5_demo.flags
 
 test: install
-	$(PY) -m pytest -q -ra -n auto --dist loadscope
+	$(PY) -m pytest -q -ra -n auto --dist loadscope --durations=25
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"

@@ -31,6 +31,7 @@ _NOISE = re.compile(
             r"cpu_feature_guard\.cc",
             r"To enable the following instructions",
             r"oneDNN custom operations are on",
+            r"oneDNN supports DT_\w+ only on platforms with",  # x86 without AVX-512, on the first int64 op
             r"TF-TRT Warning",
             r"Could not find cuda drivers",
             r"Could not find TensorRT",

@@ -18,6 +18,7 @@ from typing import Any
 import tensorflow as tf
 
 from tfft import progress
+from tfft._env import filtered_stderr
 from tfft.errors import TfftError
 from tfft.io import make_temp_dir
 from tfft.serving.batching import padding_safe, write_batching
@@ -49,6 +50,12 @@ def export_model(model: Any, task: Any, export_dir: str, name: str, serving_devi
     Raises:
         TfftError: ``export_dir`` is not writable, or the reloaded export answers differently.
     """
+    with filtered_stderr():  # oneDNN logs an error-level line on the first int64 op without AVX-512
+        return _export_model(model, task, export_dir, name, serving_device)
+
+
+def _export_model(model: Any, task: Any, export_dir: str, name: str, serving_device: str = "cpu") -> str:
+    """The body of :func:`export_model`."""
     base = os.path.join(export_dir, name)
     try:
         os.makedirs(base, exist_ok=True)
