@@ -270,3 +270,18 @@ def test_data_rows_with_one_field_more_than_the_header_are_refused(tmp_path):
     with pytest.raises(TfftError, match=r"has one field more in its data rows than in its header \(2 columns: "
                                         r"text;label\) with delimiter ';' \(sniffed from its first lines\); quote"):
         readers.read_table(path, "train_file")
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 2**20])
+def test_the_longest_line_is_found_across_chunk_boundaries(tmp_path, monkeypatch, chunk):
+    import random
+
+    from tfft.data import clip
+
+    monkeypatch.setattr(clip, "CHUNK", chunk)
+    rng = random.Random(chunk)
+    for trial in range(60):
+        data = b"".join(rng.choice([b"a", b"\n", b"bb", b"\n\n", b"\xc3\xa9"]) * rng.randint(0, 3)
+                        for _ in range(rng.randint(0, 40)))
+        (tmp_path / "f.bin").write_bytes(data)
+        assert clip.longest_line(str(tmp_path / "f.bin")) == max(len(line) for line in data.split(b"\n")), data

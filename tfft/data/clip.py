@@ -11,27 +11,25 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
+import numpy as np
+
 CHUNK = 2**20  # bytes read at a time
 
 
 def longest_line(path: str) -> int:
-    """Bytes of the longest physical line of ``path`` (read a chunk at a time)."""
+    """Bytes of the longest physical line of ``path`` (read a chunk at a time; the line ends
+    of a chunk are found with numpy, so this costs a fraction of pandas' own read)."""
     longest = current = 0
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
-            first, last = chunk.find(b"\n"), chunk.rfind(b"\n")
-            if first < 0:
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 0x0A)
+            if not len(ends):
                 current += len(chunk)
                 continue
-            longest = max(longest, current + first, _longest_inner(chunk, first, last))
-            current = len(chunk) - last - 1
+            inner = int(np.diff(ends).max()) - 1 if len(ends) > 1 else 0
+            longest = max(longest, current + int(ends[0]), inner)
+            current = len(chunk) - int(ends[-1]) - 1
     return max(longest, current)
-
-
-def _longest_inner(chunk: bytes, first: int, last: int) -> int:
-    if first == last:
-        return 0
-    return max(len(line) for line in chunk[first + 1:last].split(b"\n"))
 
 
 def copy_cut(path: str, out: BinaryIO, delimiter: str, max_bytes: int) -> int:
