@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from tfft.errors import TfftError
 from tfft.options import FinetuneOptions, _check_choice, _check_positive, opt
-from tfft.tasks import OPTION_GROUPS
+from tfft.tasks.options import OPTION_GROUPS
 from tfft.tasks.registry import get_task
 from tfft.tuning.options import TuneOptions
 
@@ -151,7 +151,7 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, *OPTION_GRO
              TuneOptions):
     """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work.
 
-    The task families' fields come from their option groups (``tfft.tasks.OPTION_GROUPS``);
+    The task families' fields come from their option groups (``tfft.tasks.options.OPTION_GROUPS``);
     tasks are known only through the registry's ``Task`` protocol.
     """
 
@@ -171,8 +171,9 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, *OPTION_GRO
             object.__setattr__(self, "eval_batch_size", 2 * self.batch_size)
         for name in ("label_names", "label_columns", "lora_targets", "devices"):
             object.__setattr__(self, name, tuple(str(n) for n in getattr(self, name)))
-        for name in ("text", "question", "context"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for f in dataclasses.fields(self):  # repeatable flags (--text, --question, ...): lists become tuples
+            if f.metadata.get("multi"):
+                object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
         if self.csv_delimiter is not None:
             object.__setattr__(self, "csv_delimiter", _delimiter(self.csv_delimiter))
         # not a field: which values were derived, so replace() derives them again

@@ -1,22 +1,18 @@
 """Task registry and option groups. Every task is registered here, explicitly, so the list is
 in one place; each family's option group (its fields of :class:`tfft.config.Config`) is in
-:data:`OPTION_GROUPS`. Task classes are imported when a task is first asked for, so the config
-composes itself from the option groups without loading any task."""
+:data:`OPTION_GROUPS` (``tasks/options.py``). Task classes are imported when a task is first
+asked for, so the config composes itself from the option groups without loading any task."""
 
 from typing import TYPE_CHECKING, Any, Callable
 
 from tfft.tasks.base import Task, TaskInfo
-from tfft.tasks.qa.options import QAOptions
+from tfft.tasks.options import OPTION_GROUPS, QAOptions, Seq2SeqOptions
 from tfft.tasks.registry import get_task, lazy_exports, names, register
-from tfft.tasks.seq2seq.options import Seq2SeqOptions
 
 if TYPE_CHECKING:
     from tfft.tasks.classification import ClassificationTask, MultiLabelTask
     from tfft.tasks.qa import QuestionAnsweringTask
     from tfft.tasks.seq2seq import Seq2SeqTask
-
-#: The task families' option groups, in the order their flags are listed (``--help``, README).
-OPTION_GROUPS: tuple[type, ...] = (QAOptions, Seq2SeqOptions)
 
 __getattr__ = lazy_exports({"ClassificationTask": "tfft.tasks.classification",
                             "MultiLabelTask": "tfft.tasks.classification",

@@ -78,8 +78,8 @@ class Task(abc.ABC):
 
     #: Names of the model's integer inputs, in signature order.
     input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
-    #: Evaluation batches may vary in size (``tfft.api.eval_batch_sizes``); False where each
-    #: new batch shape costs a compile.
+    #: Evaluation batches may vary in size (:meth:`tfft.data.batching.BatchPlan.eval_sizes`);
+    #: False where each new batch shape costs a compile.
     plans_eval_batches: ClassVar[bool] = True
     #: The head reads one vector per text (``--pooling``, ``--head=mlp`` and
     #: ``--cache_features`` apply).

@@ -1,5 +1,5 @@
 """The question-answering option group (``--question_column``, ``--doc_stride``, ...): fields
-of :class:`tfft.config.Config`, listed in ``tfft.tasks.OPTION_GROUPS``."""
+of :class:`tfft.config.Config`, listed in ``tfft.tasks.options.OPTION_GROUPS``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The sequence-to-sequence option group (``--source_column``, ``--num_beams``, ...): fields of
-:class:`tfft.config.Config`, listed in ``tfft.tasks.OPTION_GROUPS``."""
+:class:`tfft.config.Config`, listed in ``tfft.tasks.options.OPTION_GROUPS``."""
 
 from __future__ import annotations
 
