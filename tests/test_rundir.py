@@ -106,14 +106,14 @@ def test_a_run_whose_export_fails_keeps_its_checkpoints_and_a_rerun_resumes_and_
                                                                                          monkeypatch):
     import tensorflow as tf
 
-    from tfft import api
+    from tfft.serving import saved_model
 
     cfg = tiny_config(max_train_samples=64)
 
     def broken(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(api, "export", broken)
+    monkeypatch.setattr(saved_model, "export_run", broken)
     with pytest.raises(OSError, match="disk full"):
         _run(cfg)
     directory = os.path.join(cfg.output_dir, "checkpoints")

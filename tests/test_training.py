@@ -97,6 +97,7 @@ def test_planned_evaluation_batches_give_the_fixed_batches_outputs(tiny_config, 
                                                                     strategy, eval_batch_size):
     from conftest import FILLER, write_csv
     from tfft import api
+    from tfft.data.batching import BatchPlan
 
     rng = np.random.default_rng(0)
     rows = [(" ".join(rng.choice(FILLER, size=n)), "positive" if n % 2 else "negative")
@@ -109,7 +110,7 @@ def test_planned_evaluation_batches_give_the_fixed_batches_outputs(tiny_config, 
     assert int(api.eval_dataset(cfg, api.prepare(cfg), features).cardinality()) == len(sizes)
     model = tfft.build_model(cfg)
     planned = api.outputs(model, cfg, features)
-    monkeypatch.setattr(api, "eval_batch_sizes", lambda cfg, features: None)
+    monkeypatch.setattr(BatchPlan, "eval_sizes", lambda plan, ordered: None)  # fixed batches
     fixed = api.outputs(model, cfg, features)
     assert set(planned) == set(fixed) and planned
     for name in fixed:
@@ -244,18 +245,23 @@ def test_curves_leave_the_matplotlib_backend_alone_so_notebook_plots_stay_inline
 
 
 def test_a_run_scores_validation_once_per_epoch_and_reuses_the_kept_epoch_s_outputs(tiny_config, monkeypatch):
-    from tfft import api
+    from tfft.data.batching import BatchPlan
     from tfft.runner import train
+    from tfft.training import inference
 
     calls = []
-    real = api.split_outputs
+    real = inference.split_outputs
 
-    def counted(model, cfg, split):
+    def counted(model, cfg, split, plan=None):
         calls.append(split)
-        return real(model, cfg, split)
+        return real(model, cfg, split, plan)
 
-    monkeypatch.setattr(api, "split_outputs", counted)
+    monkeypatch.setattr(inference, "split_outputs", counted)
+    plans = []
+    real_of = BatchPlan.of.__func__
+    monkeypatch.setattr(BatchPlan, "of", classmethod(lambda cls, *args: plans.append(args) or real_of(cls, *args)))
     results = train(tiny_config(epochs=3, learning_rate=2e-3, score_untrained="false", tensorboard=False))
+    assert len(plans) == 1  # one batch plan: the schedule's steps, every epoch and every scoring pass
     assert calls.count("validation") == 3, calls  # one pass per epoch; calibration and scoring reuse the kept one
     assert calls.count("test") == 1, calls
     assert results["eval"]["accuracy"] == pytest.approx(results["history"]["val_accuracy"][results["best_epoch"] - 1])

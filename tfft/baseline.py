@@ -15,7 +15,9 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from tfft.data.batching import BatchPlan
 from tfft.data.features import Features
+from tfft.training.inference import outputs
 
 BUDGET = 0.10  # of the planned training's cost
 MIN_SAMPLE = 32  # fewer examples say too little to be worth a line
@@ -45,22 +47,21 @@ def sample(features: Features, examples: pd.DataFrame, n: int, seed: int) -> tup
     return picked, examples.iloc[rows].reset_index(drop=True)
 
 
-def score(model: Any, cfg: Any, prepared: Any) -> Optional[dict[str, Any]]:
+def score(model: Any, cfg: Any, prepared: Any, plan: Optional[BatchPlan] = None) -> Optional[dict[str, Any]]:
     """``{"test": metrics}`` of the untrained model (with ``sample`` when only part of test was
-    scored), or None when ``--score_untrained`` says not to."""
-    from tfft.api import outputs
-
+    scored), or None when ``--score_untrained`` says not to. ``plan``: the run's batch plan
+    (default: ``cfg``'s)."""
     features, examples = prepared.features["test"], prepared.examples["test"]
     n = sample_size(cfg, prepared.features["train"], len(examples), features)
     if n == 0:
         return None
     if n is None:
-        metrics = prepared.task.evaluate(outputs(model, cfg, features, "Scoring test (untrained)"), features,
+        metrics = prepared.task.evaluate(outputs(model, cfg, features, "Scoring test (untrained)", plan), features,
                                          examples, model.info)
         return {"test": metrics}
     picked, rows = sample(features, examples, n, cfg.seed)
-    metrics = prepared.task.evaluate(outputs(model, cfg, picked, "Scoring test (untrained, sample)"), picked, rows,
-                                     model.info)
+    picked_outputs = outputs(model, cfg, picked, "Scoring test (untrained, sample)", plan)
+    metrics = prepared.task.evaluate(picked_outputs, picked, rows, model.info)
     print(f"Untrained baseline on a sample of {n:,} of {len(examples):,} test examples (all of them would cost "
           f"over {BUDGET:.0%} of the planned training; --score_untrained=true scores all)")
     return {"test": metrics, "sample": {"examples": n, "of": len(examples), "seed": cfg.seed}}

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from tfft.errors import TfftError
-from tfft.options import (FinetuneOptions, QAOptions, Seq2SeqOptions, _check_choice, _check_positive,
-                          opt)
+from tfft.options import FinetuneOptions, _check_choice, _check_positive, opt
+from tfft.tasks.options import OPTION_GROUPS
+from tfft.tasks.registry import get_task
 from tfft.tuning.options import TuneOptions
 
 if TYPE_CHECKING:
@@ -146,13 +147,15 @@ class RecoveryOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, Seq2SeqOptions,
-             FinetuneOptions, TuneOptions):
-    """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work."""
+class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, *OPTION_GROUPS, FinetuneOptions,
+             TuneOptions):
+    """Everything one tfft run needs. Raises ``TfftError`` when a value cannot work.
+
+    The task families' fields come from their option groups (``tfft.tasks.options.OPTION_GROUPS``);
+    tasks are known only through the registry's ``Task`` protocol.
+    """
 
     def __post_init__(self) -> None:
-        from tfft.tasks.registry import get_task  # late: importing it registers the tasks, which import this module
-
         task = get_task(self.task)
         unset = {f.name for f in dataclasses.fields(self) if getattr(self, f.name) is None}
         for name, value in task.defaults.items():
@@ -168,8 +171,9 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
             object.__setattr__(self, "eval_batch_size", 2 * self.batch_size)
         for name in ("label_names", "label_columns", "lora_targets", "devices"):
             object.__setattr__(self, name, tuple(str(n) for n in getattr(self, name)))
-        for name in ("text", "question", "context"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for f in dataclasses.fields(self):  # repeatable flags (--text, --question, ...): lists become tuples
+            if f.metadata.get("multi"):
+                object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
         if self.csv_delimiter is not None:
             object.__setattr__(self, "csv_delimiter", _delimiter(self.csv_delimiter))
         # not a field: which values were derived, so replace() derives them again
@@ -187,12 +191,9 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("score_untrained", self.score_untrained, UNTRAINED)
         _check_choice("resume", self.resume, RESUME)
-        for name in ("batch_size", "epochs", "eval_batch_size", "generate_every", "gradient_accumulation_steps",
-                     "keep_checkpoints",
-                     "n_best_size", "max_answer_length"):
+        for name in ("batch_size", "epochs", "eval_batch_size", "gradient_accumulation_steps", "keep_checkpoints"):
             _check_positive(name, getattr(self, name))
-        for name in ("max_length", "max_train_samples", "max_eval_samples", "max_target_length", "max_new_tokens",
-                     "pad_to_multiple_of", "doc_stride"):
+        for name in ("max_length", "max_train_samples", "max_eval_samples", "pad_to_multiple_of"):
             if getattr(self, name) is not None:
                 _check_positive(name, getattr(self, name))
         if self.learning_rate <= 0:
@@ -215,7 +216,8 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
                 f"(received {self.weight_decay}, {self.length_buckets}, {self.early_stopping_patience}, "
                 f"{self.save_steps})."
             )
-        self._check_generation()
+        for group in OPTION_GROUPS:
+            group.check_options(self)
         self._check_finetune(task.sentence_level)
         if not self.model:
             raise TfftError(f"No model given for task '{self.task}'; pass --model=<hub id or local dir>.")
@@ -227,16 +229,6 @@ class Config(RunOptions, DataOptions, TrainOptions, RecoveryOptions, QAOptions, 
             raise TfftError('--mode=predict needs input: pass --text="..." (repeatable) or --predict_file=<file> '
                             '(question answering: --question="..." --context="...").')
         task.check(self)
-
-    def _check_generation(self) -> None:
-        if self.num_beams is not None and (isinstance(self.num_beams, bool) or self.num_beams < 1):
-            raise TfftError(f"--num_beams must be >= 1 (received {self.num_beams}); 1 is greedy search.")
-        if self.no_repeat_ngram_size is not None and self.no_repeat_ngram_size < 0:
-            raise TfftError(f"--no_repeat_ngram_size must be >= 0 (received {self.no_repeat_ngram_size}); 0 turns "
-                            "n-gram blocking off.")
-        if (self.question or self.context) and len(self.context) not in (1, len(self.question)):
-            raise TfftError(f"--mode=predict got {len(self.question)} --question and {len(self.context)} "
-                            "--context; pass one --context for all questions, or one per question.")
 
     def replace(self, **changes: Any) -> "Config":
         """A copy with some fields changed (validated again). Values that were derived (left

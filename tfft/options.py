@@ -1,5 +1,6 @@
-"""The option groups of task families and fine-tuning modes, and the helpers every option
-group uses (:func:`opt`, the value checks); :class:`tfft.config.Config` combines them all."""
+"""The fine-tuning modes' option group, and the helpers every option group uses (:func:`opt`,
+the value checks); :class:`tfft.config.Config` combines the groups (the task families' own
+live in their packages, e.g. ``tfft/tasks/qa/options.py``)."""
 
 from __future__ import annotations
 
@@ -27,51 +28,6 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
 def opt(default: Any, help: str, *, choices: tuple[str, ...] = (), multi: bool = False) -> Any:
     """A config field with its flag help text (and, for enums, its choices)."""
     return field(default=default, metadata={"help": help, "choices": choices, "multi": multi})
-
-
-@dataclass(frozen=True, kw_only=True)
-class QAOptions:
-    """Extractive question answering (SQuAD)."""
-
-    question_column: Optional[str] = opt(None, "QA: column holding the question.")
-    context_column: Optional[str] = opt(None, "QA: column holding the context paragraph.")
-    answers_column: Optional[str] = opt(None, "QA: column of answers {text: [...], answer_start: [...]} (JSON in CSV).")
-    version_2_with_negative: Optional[bool] = opt(None, "QA: questions may have no answer (SQuAD v2.0). Default: "
-                                                        "the trained model's, else the task's (squad_v2: true).")
-    doc_stride: Optional[int] = opt(None, "QA: tokens shared by consecutive windows of a context longer than "
-                                          "max_length. Default: the trained model's, else 128 (at most a third "
-                                          "of max_length).")
-    n_best_size: int = opt(20, "QA: candidate start and end tokens per window, and answers kept per question.")
-    max_answer_length: int = opt(30, "QA: longest answer, in tokens.")
-    null_score_diff_threshold: Optional[float] = opt(None, "QA v2: answer nothing when the no-answer score beats "
-                                                           "the best span's by more than this. Default: the "
-                                                           "trained model's (tuned, see below), else 0.")
-    tune_null_threshold: bool = opt(True, "QA v2: after training, choose the null-score threshold that gives the "
-                                          "best F1 on validation, and keep it with the model (predict and the "
-                                          "export use it).")
-    strict: bool = opt(False, "QA: stop at an answer whose answer_start does not point at its text (default: "
-                              "skip such training questions with a note).")
-    question: tuple[str, ...] = opt((), "QA and t5_qa --mode=predict: a question to answer (repeatable; with "
-                                        "--context).", multi=True)
-    context: tuple[str, ...] = opt((), "QA and t5_qa --mode=predict: the context of --question (one for all "
-                                       "questions, or one per question).", multi=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Seq2SeqOptions:
-    """Sequence-to-sequence tasks (t5_qa, text2text): data and generation."""
-
-    source_column: Optional[str] = opt(None, "text2text: column holding the input text (when no --input_template).")
-    target_column: Optional[str] = opt(None, "Column holding the target text (t5_qa: the answer).")
-    input_template: Optional[str] = opt(None, "Input made from columns: 'question: {question} context: {context}'.")
-    lowercase: bool = opt(False, "Lower-case inputs and targets.")
-    max_target_length: Optional[int] = opt(None, "Longest target in tokens; longer targets are truncated and counted.")
-    num_beams: Optional[int] = opt(None, "Beams of beam search (1: greedy).")
-    max_new_tokens: Optional[int] = opt(None, "Most tokens to generate. Default: --max_target_length.")
-    no_repeat_ngram_size: Optional[int] = opt(None, "Never generate an n-gram of this size twice (0: off).")
-    length_penalty: float = opt(1.0, "Beam search: exponent of the length normalisation of scores (>1 favours longer).")
-    early_stopping: bool = opt(True, "Beam search: stop once num_beams finished hypotheses exist.")
-    generate_every: int = opt(1, "Score generation metrics on validation every N epochs (and after the last).")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,13 +16,18 @@ from typing import Any, Callable, Optional, Sequence
 
 import tensorflow as tf
 
-from tfft import api, baseline, console, io, preflight, rundir
+from tfft import baseline, console, io, preflight, rundir
 from tfft.config import Config
+from tfft.data.batching import BatchPlan
 from tfft.data.features import input_notes
 from tfft.data.prepare import prepare
 from tfft.models import modes
 from tfft.models.loading import INFO_FILE
-from tfft.training import cached, checkpoints, loop
+from tfft.serving import saved_model
+from tfft.tasks import get_task
+from tfft.training import cached, checkpoints, inference, loop
+from tfft.training.batches import batch_plan, epoch_dataset, eval_dataset
+from tfft.training.build import build_model
 from tfft.training.board import BOARD_DIR, EpochBoard
 from tfft.training.callbacks import EvaluateAndKeepBest
 from tfft.training.figures import plot_history, save_figure
@@ -45,12 +50,13 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     if cfg.deterministic:
         loop.make_deterministic(cfg.seed)
     has_val = "validation" in prepared.features
-    val_ds = api.eval_dataset(cfg, prepared, prepared.features["validation"]) if has_val else None
-    model = api.build_model(cfg, total_steps=api.train_steps(cfg))  # the schedule spans the run
-    console.model_summary(model, cfg, api.global_batch(cfg, cfg.batch_size))
+    plan = batch_plan(cfg)  # the run's one plan: the schedule's steps, every epoch and every scoring pass
+    val_ds = eval_dataset(cfg, prepared, prepared.features["validation"], plan=plan) if has_val else None
+    model = build_model(cfg, total_steps=plan.steps(prepared.features["train"], cfg.epochs))  # spans the run
+    console.model_summary(model, cfg, plan.train_batch // cfg.gradient_accumulation_steps)  # one micro-batch
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
     if "test" in prepared.features and "train" in prepared.features:
-        untrained = baseline.score(model, cfg, prepared)
+        untrained = baseline.score(model, cfg, prepared, plan)
         if untrained is not None:
             results["baseline"] = untrained
     board = EpochBoard(os.path.join(out, BOARD_DIR)) if cfg.tensorboard else None
@@ -58,7 +64,7 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     passes: dict[str, Any] = {}  # the last validation outputs, and the kept epoch's
 
     def validation_metrics() -> dict[str, float]:
-        passes["last"] = api.split_outputs(model, cfg, "validation")
+        passes["last"] = inference.split_outputs(model, cfg, "validation", plan)
         return score(passes["last"])
 
     keeper = EvaluateAndKeepBest(validation_metrics if score else None,
@@ -67,7 +73,7 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     keeper.on_best = lambda epoch, scored: passes.update(best=passes.get("last") if scored else None)
     shapes = ShapeLog()
     try:
-        trained = _fit(cfg, prepared, model, keeper, shapes, (val_ds, score), resume,
+        trained = _fit(cfg, prepared, plan, model, keeper, shapes, (val_ds, score), resume,
                        [*([board] if board else []), *callbacks])
     finally:
         if board is not None:
@@ -80,15 +86,15 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     known: dict[str, Any] = {}
     if has_val:  # calibration changes only the task facts, so these outputs are scored too
         # the kept epoch's outputs when this process scored it (not after a resume, nor on cached features)
-        known["validation"] = passes.get("best") or api.split_outputs(model, cfg, "validation")
+        known["validation"] = passes.get("best") or inference.split_outputs(model, cfg, "validation", plan)
         model.info = prepared.task.calibrate(cfg, known["validation"], prepared.features["validation"], model.info,
                                              examples=prepared.examples["validation"])
-    results.update(_score(model, cfg, prepared, known))
+    results.update(_score(model, cfg, prepared, known, plan))
     if save and cfg.finetune in ("adapter", "lora"):  # before the merge: the LoRA updates alone
         results["adapter_weights"] = modes.save_adapter(model, cfg, os.path.join(out, modes.ADAPTER_FILE))
     if save:
         results["model_dir"] = save_trained(model, os.path.join(out, "model"))
-        results["export"] = api.export(model, cfg)
+        results["export"] = saved_model.export_run(model, prepared.task, cfg)
     results["history"] = trained["history"]
     results["curves"] = plot_history(trained["history"], os.path.join(out, "curves.png"), results["best_epoch"],
                                      cfg.metric_for_best)
@@ -113,8 +119,8 @@ def _validation_score(prepared: Any, model: tf.keras.Model,
     return score
 
 
-def _fit(cfg: Config, prepared: Any, model: tf.keras.Model, keeper: EvaluateAndKeepBest, shapes: ShapeLog,
-         validation: tuple[Any, Any], resume: bool,
+def _fit(cfg: Config, prepared: Any, plan: BatchPlan, model: tf.keras.Model, keeper: EvaluateAndKeepBest,
+         shapes: ShapeLog, validation: tuple[Any, Any], resume: bool,
          callbacks: Sequence[tf.keras.callbacks.Callback]) -> dict[str, Any]:
     """Trains with the Keras loop, or the head alone on cached features (fast: no checkpoints
     mid-run); ``validation``: the validation batches and the scorer of its outputs;
@@ -122,15 +128,15 @@ def _fit(cfg: Config, prepared: Any, model: tf.keras.Model, keeper: EvaluateAndK
     val_ds, score = validation
     if cfg.cache_features:
         val = prepared.features.get("validation")
-        return cached.fit_head(model, cfg, keeper, api.epoch_dataset(cfg, 0), val_ds, score=score,
+        return cached.fit_head(model, cfg, keeper, epoch_dataset(cfg, 0, plan=plan), val_ds, score=score,
                                validation_order=val.shortest_first() if val is not None else None,
                                callbacks=callbacks)
 
     def epoch_data(epoch: int, skip: int) -> tf.data.Dataset:
-        batches = api.epoch_dataset(cfg, epoch, skip)
+        batches = epoch_dataset(cfg, epoch, skip, plan)
         return shapes.attach(batches) if cfg.jit_compile else batches
 
-    epoch_batches = api.batch_plan(cfg).steps(prepared.features["train"], epochs=1)
+    epoch_batches = plan.steps(prepared.features["train"], epochs=1)
     return loop.fit(model, cfg, keeper, epoch_data, epoch_batches, val_ds, resume, callbacks)
 
 
@@ -160,19 +166,17 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     prepared = prepare(cfg)
     rundir.claim(cfg)
     console.data_summary(prepared)
-    model = api.build_model(cfg)
+    model = build_model(cfg)
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model, **_score(model, cfg, prepared)}
     return _finish(cfg, results)
 
 
 def predict(cfg: Config) -> dict[str, Any]:
     """Prints one line per input: the prediction and the start of the text."""
-    from tfft.tasks import get_task
-
     task = get_task(cfg.task)
     examples = task.predict_examples(cfg)
-    model = api.build_model(cfg)
-    predictions = api.predict(model, cfg, examples)
+    model = build_model(cfg)
+    predictions = inference.predict(model, cfg, examples)
     texts = list(examples["text"])
     notes = input_notes(model.tokenizer, texts, model.info.max_length) if task.truncates_inputs else {}
     for i, (prediction, text) in enumerate(zip(predictions, examples["text"])):
@@ -186,23 +190,25 @@ def predict(cfg: Config) -> dict[str, Any]:
 def export(cfg: Config) -> dict[str, Any]:
     """Exports ``--model`` (for example a run's ``model/`` directory) without training."""
     preflight.check_destinations(cfg)
-    model = api.build_model(cfg)
+    model = build_model(cfg)
     rundir.claim(cfg)
-    return _finish(cfg, {"task": cfg.task, "model": cfg.model, "export": api.export(model, cfg)})
+    export = saved_model.export_run(model, get_task(cfg.task), cfg)
+    return _finish(cfg, {"task": cfg.task, "model": cfg.model, "export": export})
 
 
-def _score(model: tf.keras.Model, cfg: Config, prepared: Any,
-           known: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+def _score(model: tf.keras.Model, cfg: Config, prepared: Any, known: Optional[dict[str, Any]] = None,
+           plan: Optional[BatchPlan] = None) -> dict[str, Any]:
     """Validation and test metrics; the task's reports (test ones ``test_``-prefixed) and its
     prediction records (``predictions.jsonl``) go beside results.json. ``known``: outputs by
-    split that were already computed."""
+    split that were already computed; ``plan``: the run's batch plan (default: ``cfg``'s)."""
     scores: dict[str, Any] = {}
     records: list[dict[str, Any]] = []
     seen: dict[str, Any] = {}
     for split, key in (("validation", "eval"), ("test", "test")):
         if split not in prepared.features:
             continue
-        outputs = seen[split] = known[split] if known and split in known else api.split_outputs(model, cfg, split)
+        outputs = seen[split] = (known[split] if known and split in known
+                                 else inference.split_outputs(model, cfg, split, plan))
         features, examples = prepared.features[split], prepared.examples[split]
         scores[key] = prepared.task.evaluate(outputs, features, examples, model.info)
         records += [{"split": split, **r} for r in prepared.task.prediction_records(outputs, features, examples,

@@ -1,5 +1,5 @@
 """Text columns: empty and null cells dropped with a note, huge cells cut (every task reads
-its texts through :func:`clean_texts`)."""
+its texts through :func:`clean_texts`), and the ``--predict_file`` reader every task uses."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import pandas as pd
 
+from tfft.data import readers
 from tfft.data.features import clip_text
 from tfft.errors import TfftError
 
@@ -42,3 +43,18 @@ def is_null(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def read_predict_file(path: str, text_column: Optional[str], delimiter: Optional[str] = None) -> pd.DataFrame:
+    """The rows of ``--predict_file``: a ``.txt`` file gives one text per line in ``text_column``
+    (when the task reads one text column; else it is read as a table like .csv/.jsonl/.parquet).
+
+    Args:
+        path: The file.
+        text_column: The column a line of a ``.txt`` file fills; None reads every file as a table.
+        delimiter: ``--csv_delimiter`` (None: sniffed).
+    """
+    if path.endswith(".txt") and text_column is not None:
+        with open(path, encoding="utf-8-sig") as f:
+            return pd.DataFrame({text_column: [line.rstrip("\n") for line in f]})
+    return readers.read_table(path, "predict_file", delimiter)

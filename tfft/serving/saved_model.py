@@ -21,6 +21,7 @@ from tfft import progress
 from tfft._env import filtered_stderr
 from tfft.errors import TfftError
 from tfft.io import make_temp_dir
+from tfft.models import modes
 from tfft.serving.batching import padding_safe, write_batching
 from tfft.serving.ops import missing_in_tf_serving, signature_ops, split_xla
 from tfft.serving.parity import check_export
@@ -34,6 +35,15 @@ def versions(base: str) -> list[int]:
     if not os.path.isdir(base):
         return []
     return sorted(int(n) for n in os.listdir(base) if _VERSION.match(n))
+
+
+def export_run(model: Any, task: Any, cfg: Any) -> str:
+    """Exports a run's ``model`` as the next version under ``<export_dir>/<export_name>/``
+    (``cfg``'s, for ``cfg``'s serving device); returns the path. LoRA updates are merged into
+    the base weights first (:func:`tfft.models.modes.merge_lora`)."""
+    modes.merge_lora(model)
+    with progress.Progress("Exporting", reports=True):
+        return export_model(model, task, cfg.export_dir, cfg.export_name, serving_device=cfg.serving_device)
 
 
 def export_model(model: Any, task: Any, export_dir: str, name: str, serving_device: str = "cpu") -> str:

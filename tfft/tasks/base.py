@@ -4,7 +4,8 @@ The trainer, the exporter and the CLI only call these methods, so a new task fam
 (classification, multi-label, span QA, seq2seq) is one module, not a new pipeline:
 
 ========================  ================================================================
-``prepare_split``         raw table -> validated, normalised examples (drops, label ids)
+``prepare_split``         raw table -> validated, normalised examples (shared steps around the
+                          task's ``normalise_split``: drops, label ids)
 ``data_info``             what the data says about the head (label names, ...)
 ``update_info``           this run's flags applied to facts saved with a trained model
 ``featurize``             examples -> token-id features (+ labels, + what post-processing needs;
@@ -33,6 +34,8 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional, Sequence
 
 import numpy as np
+
+from tfft.errors import TfftError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,8 +78,8 @@ class Task(abc.ABC):
 
     #: Names of the model's integer inputs, in signature order.
     input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
-    #: Evaluation batches may vary in size (``tfft.api.eval_batch_sizes``); False where each
-    #: new batch shape costs a compile.
+    #: Evaluation batches may vary in size (:meth:`tfft.data.batching.BatchPlan.eval_sizes`);
+    #: False where each new batch shape costs a compile.
     plans_eval_batches: ClassVar[bool] = True
     #: The head reads one vector per text (``--pooling``, ``--head=mlp`` and
     #: ``--cache_features`` apply).
@@ -84,6 +87,8 @@ class Task(abc.ABC):
     #: Inputs longer than max_length are cut (predict notes each cut); False where they are
     #: windowed instead (QA contexts).
     truncates_inputs: ClassVar[bool] = True
+    #: What one example is, in the message that refuses an empty split.
+    example_noun: ClassVar[str] = "examples"
 
     def __init__(self, name: str, default_max_length: int = 256, **defaults: Any) -> None:
         """Args:
@@ -103,10 +108,33 @@ class Task(abc.ABC):
             TfftError: the config cannot run this task; the message says how to fix it.
         """
 
-    @abc.abstractmethod
     def prepare_split(self, cfg: "Config", frame: "pd.DataFrame", split: str,
                       info: Optional[TaskInfo]) -> tuple["pd.DataFrame", list[str]]:
-        """Validates and normalises one split; returns the examples and notes on what was dropped."""
+        """Validates and normalises one split; returns the examples and notes on what was dropped.
+
+        The steps every task shares are here: an empty table is refused, the task's
+        :meth:`normalise_split` runs, ``--max_train_samples`` (train) or ``--max_eval_samples``
+        (other splits, predict too) keeps the first examples, and the index runs from 0.
+
+        Args:
+            split: ``train``, ``validation``, ``test`` or ``predict``.
+            info: The task facts; None while they are not known yet (predict without a trained
+                model: no labels are read).
+
+        Raises:
+            TfftError: the split is empty, or the task's checks fail.
+        """
+        if len(frame) == 0:
+            raise TfftError(f"The {split} data is empty (0 rows); give a file with {self.example_noun}.")
+        examples, notes = self.normalise_split(cfg, frame, split, info)
+        limit = cfg.max_train_samples if split == "train" else cfg.max_eval_samples
+        return (examples.head(limit) if limit else examples).reset_index(drop=True), notes
+
+    @abc.abstractmethod
+    def normalise_split(self, cfg: "Config", frame: "pd.DataFrame", split: str,
+                        info: Optional[TaskInfo]) -> tuple["pd.DataFrame", list[str]]:
+        """The task's part of :meth:`prepare_split`: a non-empty raw table -> its examples (any
+        index) and notes on what was dropped."""
 
     @abc.abstractmethod
     def data_info(self, cfg: "Config", train: Optional["pd.DataFrame"]) -> TaskInfo:

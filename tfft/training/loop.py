@@ -1,7 +1,7 @@
 """The training loop: one ``fit`` per epoch over that epoch's fixed batch order, so a run can
 stop at any step (checkpoint, signal, crash) and resume exactly where it stopped.
 
-Every epoch's order is fixed by (seed, epoch) (see ``tfft.api.epoch_dataset``), so the
+Every epoch's order is fixed by (seed, epoch) (see ``tfft.training.batches.epoch_dataset``), so the
 batches of an epoch are the same in every process; resuming at batch ``b`` of epoch ``e``
 rebuilds epoch ``e``'s batches and skips the first ``b``.
 """

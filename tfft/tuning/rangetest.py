@@ -82,19 +82,21 @@ def lr_find(cfg: Config) -> dict[str, Any]:
     Example:
         >>> tfft.lr_find(cfg)["suggested_lr"]
     """
-    from tfft import api, io
+    from tfft import io
+    from tfft.training.batches import epoch_dataset
+    from tfft.training.build import build_model
     from tfft.training.optimizer import make_optimizer
     from tfft.training.strategy import strategy_for
 
     train_cfg = cfg.replace(mode="train", epochs=1)
     schedule = ExponentialRamp(MIN_LR, MAX_LR, cfg.lr_find_steps)
-    model = api.build_model(train_cfg)
+    model = build_model(train_cfg)
     with strategy_for(train_cfg).scope():  # the same model, loss and settings; only the lr follows the ramp
         model.compile(optimizer=make_optimizer(MIN_LR, cfg.weight_decay, 1, 0.0, cfg.optimizer,
                                                max_grad_norm=cfg.max_grad_norm, fused=cfg.fused_ops,
                                                schedule=schedule),
                       loss=model.loss, jit_compile=cfg.jit_compile)
-    batches = api.epoch_dataset(train_cfg, 0).repeat()
+    batches = epoch_dataset(train_cfg, 0).repeat()
     recorder = _Recorder(schedule)
     print(f"Learning-rate range test: {MIN_LR:g} to {MAX_LR:g} over at most {cfg.lr_find_steps} steps")
     model.fit(batches, epochs=1, steps_per_epoch=cfg.lr_find_steps, verbose=0, callbacks=[recorder])

@@ -62,10 +62,8 @@ class MultiLabelTask(ClassificationTask):
             extras["pos_weight"] = np.clip((len(matrix) - positives) / np.maximum(positives, 1), 1.0, 100.0).tolist()
         return TaskInfo(task=self.name, label_names=tuple(names), extras=extras)
 
-    def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,
-                      info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
-        if len(frame) == 0:
-            raise TfftError(f"The {split} data is empty (0 rows); give a file with examples.")
+    def normalise_split(self, cfg: Any, frame: pd.DataFrame, split: str,
+                        info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
         readers.require_columns(frame, [cfg.text_column], split, {cfg.text_column: "text_column"})
         texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column, info and info.max_length)
         out = pd.DataFrame({"text": texts})
@@ -84,8 +82,7 @@ class MultiLabelTask(ClassificationTask):
             empty = int((matrix.sum(axis=1) == 0).sum())
             if empty:
                 notes.append(f"{split}: {empty} examples have no label (kept: an empty label set is valid)")
-        limit = cfg.max_train_samples if split == "train" else cfg.max_eval_samples
-        return (out.head(limit) if limit else out).reset_index(drop=True), notes
+        return out, notes
 
     def featurize(self, cfg: Any, examples: pd.DataFrame, tokenizer: Any, info: TaskInfo) -> Features:
         features = super().featurize(cfg, examples.drop(columns=["labels"], errors="ignore"), tokenizer, info)

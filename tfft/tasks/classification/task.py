@@ -9,7 +9,7 @@ import pandas as pd
 
 from tfft.data import readers
 from tfft.data.features import Features, encode_texts
-from tfft.data.texts import clean_texts, is_null
+from tfft.data.texts import clean_texts, is_null, read_predict_file
 from tfft.errors import TfftError
 from tfft.metrics.classification import classification_metrics, softmax
 from tfft.tasks.base import Task, TaskInfo
@@ -45,12 +45,10 @@ class ClassificationTask(Task):
                             "or pass --label_names with one name per class (in class-id order for integer labels).")
         return TaskInfo(task=self.name, label_names=tuple(names))
 
-    def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,
-                      info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
+    def normalise_split(self, cfg: Any, frame: pd.DataFrame, split: str,
+                        info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
         flags = {cfg.text_column: "text_column", cfg.label_column: "label_column"}
         columns = [cfg.text_column] + ([cfg.label_column] if info is not None else [])
-        if len(frame) == 0:
-            raise TfftError(f"The {split} data is empty (0 rows); give a file with examples.")
         readers.require_columns(frame, columns, split, flags)
         texts, notes = clean_texts(frame[cfg.text_column], split, cfg.text_column, info and info.max_length)
         out = pd.DataFrame({"text": texts})
@@ -61,8 +59,7 @@ class ClassificationTask(Task):
             out, labels, notes = out[keep], labels[keep], notes + dropped
             out["label"] = label_ids(labels, info.label_names, split, cfg.label_column)
             notes += unused_label_notes(out["label"], labels, info.label_names, split) if split == "train" else []
-        limit = cfg.max_train_samples if split == "train" else cfg.max_eval_samples
-        return (out.head(limit) if limit else out).reset_index(drop=True), notes
+        return out, notes
 
     def featurize(self, cfg: Any, examples: pd.DataFrame, tokenizer: Any, info: TaskInfo) -> Features:
         inputs = encode_texts(tokenizer, examples["text"].tolist(), info.max_length)
@@ -72,11 +69,7 @@ class ClassificationTask(Task):
     def predict_examples(self, cfg: Any) -> pd.DataFrame:
         if cfg.text:
             return pd.DataFrame({"text": list(cfg.text)})
-        if cfg.predict_file.endswith(".txt"):
-            with open(cfg.predict_file, encoding="utf-8-sig") as f:
-                frame = pd.DataFrame({cfg.text_column: [line.rstrip("\n") for line in f]})
-        else:
-            frame = readers.read_table(cfg.predict_file, "predict_file", cfg.csv_delimiter)
+        frame = read_predict_file(cfg.predict_file, cfg.text_column, cfg.csv_delimiter)
         examples, _ = self.prepare_split(cfg, frame, "predict", None)
         return examples
 

@@ -29,8 +29,6 @@ def prepare_examples(cfg: Any, frame: pd.DataFrame, split: str, version_2: Optio
     Raises:
         TfftError: see the module docstring.
     """
-    if len(frame) == 0:
-        raise TfftError(f"The {split} data is empty (0 rows); give a file with questions.")
     columns = {cfg.question_column: "question_column", cfg.context_column: "context_column"}
     if version_2 is not None:
         columns[cfg.answers_column] = "answers_column"
@@ -55,8 +53,7 @@ def prepare_examples(cfg: Any, frame: pd.DataFrame, split: str, version_2: Optio
     if version_2 is not None:
         out, more = _with_answers(out, frame.loc[out.index, cfg.answers_column], split, version_2, cfg.strict)
         notes += more
-    limit = cfg.max_train_samples if split == "train" else cfg.max_eval_samples
-    return (out.head(limit) if limit else out).reset_index(drop=True), notes
+    return out, notes
 
 
 def _text(value: Any) -> str:

@@ -18,8 +18,8 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from tfft.data import readers
 from tfft.data.features import Features
+from tfft.data.texts import read_predict_file
 from tfft.errors import TfftError
 from tfft.metrics.squad import squad_metrics
 from tfft.tasks.qa import features as qa_features
@@ -34,6 +34,7 @@ class QuestionAnsweringTask(Task):
     """(question, context) -> the answer's character span in the context, or none (v2.0)."""
 
     truncates_inputs = False  # a long context is cut into windows of doc_stride overlap, none lost
+    example_noun = "questions"
 
     def __init__(self, name: str, version_2: bool = False, doc_stride: int = 128, **defaults: Any) -> None:
         """Args:
@@ -85,8 +86,8 @@ class QuestionAnsweringTask(Task):
                   "null_threshold_tuned": True}
         return dataclasses.replace(info, extras=extras)
 
-    def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,
-                      info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
+    def normalise_split(self, cfg: Any, frame: pd.DataFrame, split: str,
+                        info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
         version_2 = None if info is None else bool(info.extras.get("version_2_with_negative", self.version_2))
         return prepare_examples(cfg, frame, split, version_2)
 
@@ -100,11 +101,11 @@ class QuestionAnsweringTask(Task):
             contexts = list(cfg.context) * len(cfg.question) if len(cfg.context) == 1 else list(cfg.context)
             frame = pd.DataFrame({cfg.question_column: list(cfg.question), cfg.context_column: contexts})
         elif cfg.predict_file:
-            frame = readers.read_table(cfg.predict_file, "predict_file", cfg.csv_delimiter)
+            frame = read_predict_file(cfg.predict_file, None, cfg.csv_delimiter)
         else:
             raise TfftError('Question answering predicts from --question="..." --context="..." or a '
                             "--predict_file with question and context columns (--text is for classification).")
-        examples, _ = prepare_examples(cfg, frame, "predict", None)
+        examples, _ = self.prepare_split(cfg, frame, "predict", None)
         return examples.assign(text=examples["question"])
 
     # -- model --------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from tfft.data import readers
 from tfft.data.features import Features, encode_texts
+from tfft.data.texts import read_predict_file
 from tfft.errors import TfftError
 from tfft.metrics.generation import generation_metrics
 from tfft.tasks.base import Task, TaskInfo
@@ -48,10 +48,8 @@ class Seq2SeqTask(Task):
                   "max_target_length": int(cfg.max_target_length or DEFAULT_TARGET_LENGTH)}
         return TaskInfo(task=self.name, extras=extras)
 
-    def prepare_split(self, cfg: Any, frame: pd.DataFrame, split: str,
-                      info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
-        if len(frame) == 0:
-            raise TfftError(f"The {split} data is empty (0 rows); give a file with examples.")
+    def normalise_split(self, cfg: Any, frame: pd.DataFrame, split: str,
+                        info: Optional[TaskInfo]) -> tuple[pd.DataFrame, list[str]]:
         spec = SourceSpec.resolve(cfg, info.extras if info else None)
         sources, notes = spec.render(frame, split)
         out = pd.DataFrame({"text": sources})
@@ -60,8 +58,7 @@ class Seq2SeqTask(Task):
             answers, dropped = targets(frame.loc[sources.index], column, split, spec.lowercase)
             notes += dropped
             out = out.loc[answers.index].assign(target=answers)
-        limit = cfg.max_train_samples if split == "train" else cfg.max_eval_samples
-        return (out.head(limit) if limit else out).reset_index(drop=True), notes
+        return out, notes
 
     def featurize(self, cfg: Any, examples: pd.DataFrame, tokenizer: Any, info: TaskInfo) -> Features:
         inputs = encode_texts(tokenizer, examples["text"].tolist(), info.max_length)
@@ -85,11 +82,8 @@ class Seq2SeqTask(Task):
                 raise TfftError(f"--text fills one input column, but the input is made from {', '.join(fields)}; "
                                 "pass --predict_file=<file with those columns> (t5_qa: --question and --context).")
             frame = pd.DataFrame({fields[0]: list(cfg.text)})
-        elif cfg.predict_file.endswith(".txt") and len(fields) == 1:
-            with open(cfg.predict_file, encoding="utf-8-sig") as f:
-                frame = pd.DataFrame({fields[0]: [line.rstrip("\n") for line in f]})
         else:
-            frame = readers.read_table(cfg.predict_file, "predict_file", cfg.csv_delimiter)
+            frame = read_predict_file(cfg.predict_file, fields[0] if len(fields) == 1 else None, cfg.csv_delimiter)
         examples, _ = self.prepare_split(cfg, frame, "predict", info)
         return examples
 
