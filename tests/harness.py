@@ -45,7 +45,8 @@ def _seq2seq_file(tmp, task: Any) -> dict[str, Any]:
 
 #: Task class -> ``(tmp, task) -> Config fields`` giving it a small training file.
 DATA: dict[type, Callable[[Any, Any], dict[str, Any]]] = {
-    MultiLabelTask: lambda tmp, task: {"train_file": write_emotions(str(tmp / "train.csv"), emotion_rows(16, 1))},
+    MultiLabelTask: lambda tmp, task: {"train_file": write_emotions(str(tmp / "train.csv"), emotion_rows(16, 1)),
+                                        "text_column": "text", "id_column": "id"},
     ClassificationTask: lambda tmp, task: {"train_file": write_csv(str(tmp / "train.csv"), keyword_rows(16, 1))},
     QuestionAnsweringTask: lambda tmp, task: _qa_file(tmp),
     Seq2SeqTask: _seq2seq_file,
