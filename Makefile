@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfft-installed
 
-.PHONY: install demo t5-demo test test-fast bench bench-quick quality readme-flags clean
+.PHONY: install demo t5-demo test test-fast bench bench-quick quality readme-flags readme-architectures clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test-fast: install
 
 readme-flags: install
 	$(PY) tools/readme_flags.py
+
+readme-architectures: install
+	PYTHONPATH=. $(PY) tools/readme_architectures.py
 
 bench: install
 	$(PY) -m benchmarks

@@ -211,6 +211,15 @@ def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def arch_dirs(tmp_path_factory: pytest.TempPathFactory, tiny_t5_dir: str) -> dict[str, str]:
+    """Tiny model directories of every architecture (tests/tiny_archs.py), each built once per
+    session when first asked for; ``t5`` is :func:`tiny_t5_dir`."""
+    from tiny_archs import TinyDirs
+
+    return TinyDirs(lambda arch: str(tmp_path_factory.mktemp(arch)), t5=tiny_t5_dir)
+
+
 def reverse_rows(n: int, seed: int, length: tuple[int, int] = (2, 4)) -> list[tuple[str, str]]:
     """(source, target) rows: a few T5_WORDS and the same words reversed."""
     rng = random.Random(seed)

@@ -14,12 +14,16 @@ from typing import Any
 import tensorflow as tf
 
 from tfft.errors import TfftError
+from tfft.models.families import FAMILIES, family_of
 from tfft.models.layers import dense_layers, intercept
 
-#: Output projections of attention and feed-forward blocks: BERT (attention/output/dense,
-#: output/dense), DistilBERT (attention/out_lin, ffn/lin2), T5 (SelfAttention/o,
-#: EncDecAttention/o, DenseReluDense/wo).
-ADAPTER_SITES = re.compile(r"(/output/dense|/attention/out_lin|/ffn/lin2|Attention/o|/DenseReluDense/wo)$")
+#: Output projections of attention and feed-forward blocks, per family (see
+#: :mod:`tfft.models.families`): BERT, RoBERTa, XLM-R, ELECTRA, DeBERTa-v2 (attention/output/dense,
+#: output/dense), DistilBERT (attention/out_lin, ffn/lin2), ALBERT (attention/dense,
+#: ffn_output), MPNet (attn/o, output/dense), T5 (SelfAttention/o, EncDecAttention/o, DenseReluDense/wo).
+#: ALBERT shares one layer's weights across its layers, so each of its sites (and adapters) is
+#: one per layer group, applied at every layer that reuses it.
+ALL_SITES = tuple(dict.fromkeys(site for f in FAMILIES.values() for site in f.adapter_sites))
 MLP_UNITS, MLP_DROPOUT = 512, 0.1
 
 
@@ -51,12 +55,14 @@ def add_adapters(hf_model: Any, size: int, seed: int) -> list[Adapter]:
     Raises:
         TfftError: the model has none of the known output projections.
     """
-    sites = {path: d for path, d in dense_layers(hf_model).items() if ADAPTER_SITES.search(path)}
+    family = family_of(hf_model)
+    ends = family.adapter_sites if family is not None else ALL_SITES
+    pattern = re.compile("(" + "|".join(re.escape(end) for end in ends) + ")$")
+    sites = {path: d for path, d in dense_layers(hf_model).items() if pattern.search(path)}
     if not sites:
         raise TfftError(f"--finetune=adapter found no attention or feed-forward output projection in "
-                        f"{type(hf_model).__name__} (looked for Dense layers at */attention/output/dense, "
-                        "*/output/dense, */out_lin, */ffn/lin2, *Attention/o, */DenseReluDense/wo; BERT, "
-                        "DistilBERT and T5 families have them); use --finetune=lora or full.")
+                        f"{type(hf_model).__name__} (looked for Dense layers at *{', *'.join(ends)}; the "
+                        f"{', '.join(FAMILIES)} families have them); use --finetune=lora or full.")
     adapters = []
     for i, (path, dense) in enumerate(sorted(sites.items())):
         adapter = Adapter(path, int(dense.kernel.shape[1]), size, seed=seed + i)

@@ -84,16 +84,20 @@ def _exact_gelus() -> tuple[Any, ...]:
     return tuple({id(fn): fn for fn in (ACT2FN["gelu"], tf.nn.gelu, tf.keras.activations.gelu)}.values())
 
 
-# Where BERT (``intermediate_act_fn``) and DistilBERT (``activation``) keep their feed-forward activation.
-_ACTIVATION_ATTRIBUTES = ("intermediate_act_fn", "activation")
+def _activation_attributes() -> tuple[str, ...]:
+    """Where each family keeps its feed-forward activation (BERT, RoBERTa, ELECTRA, MPNet,
+    DeBERTa-v2: ``intermediate_act_fn``; DistilBERT, ALBERT: ``activation``)."""
+    from tfft.models.families import FAMILIES
+
+    return tuple(dict.fromkeys(f.activation for f in FAMILIES.values()))
 
 
 def fuse_gelus(hf_model: Any) -> int:
     """Swaps every exact-GELU feed-forward activation of ``hf_model`` for a
     :class:`TrainingGelu`; returns how many were swapped (0 for models without one)."""
-    exact, swapped = _exact_gelus(), 0
+    exact, swapped, names = _exact_gelus(), 0, _activation_attributes()
     for layer in hf_model.submodules:
-        for name in _ACTIVATION_ATTRIBUTES:
+        for name in names:
             fn = getattr(layer, name, None)
             if fn is not None and any(fn is e for e in exact):
                 object.__setattr__(layer, name, TrainingGelu(fn))  # not a weight: keep Keras tracking out

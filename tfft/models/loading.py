@@ -143,6 +143,7 @@ def load_pretrained(auto_class: Any, model_dir: str, **config_overrides: Any) ->
     """
     from transformers import AutoConfig
 
+    check_task_class(auto_class, model_dir)
     if os.path.exists(os.path.join(model_dir, "tf_model.h5")):
         return auto_class.from_pretrained(model_dir, **config_overrides)
     config = AutoConfig.from_pretrained(model_dir, **config_overrides)
@@ -157,3 +158,22 @@ def load_pretrained(auto_class: Any, model_dir: str, **config_overrides: Any) ->
                                              skip_logger_warnings=True)
         return model
     return auto_class.from_pretrained(model_dir, from_pt=True, **config_overrides)
+
+
+def check_task_class(auto_class: Any, model_dir: str) -> None:
+    """Raises unless transformers has a TF class of ``auto_class``'s task for ``model_dir``'s model type.
+
+    Raises:
+        TfftError: e.g. a T5 for sequence classification; the message names the types that have one.
+    """
+    model_type = str(read_model_config(model_dir).get("model_type", ""))
+    names = getattr(getattr(auto_class, "_model_mapping", None), "_model_mapping", None)
+    if not model_type or names is None or model_type in names:
+        return
+    from tfft.models.families import FAMILIES
+
+    task = auto_class.__name__.replace("TFAutoModelFor", "").replace("TFAutoModel", "base model")
+    have = [t for t in FAMILIES if t in names] + sorted(t for t in names if t not in FAMILIES)[:6]
+    raise TfftError(f"Model '{model_dir}' is a {model_type}, and transformers has no TF class for {task} of that "
+                    f"architecture; pass a --model of one that has: {', '.join(have)}, ... (or a --task this "
+                    "architecture supports).")

@@ -13,10 +13,11 @@ from typing import Any, Sequence
 import tensorflow as tf
 
 from tfft.errors import TfftError
+from tfft.models.families import FAMILIES, family_of
 from tfft.models.layers import dense_layers, intercept, release
 
-#: The query and value projections of each family: BERT, DistilBERT, T5.
-DEFAULT_TARGETS = (("query", "value"), ("q_lin", "v_lin"), ("q", "v"))
+#: The query and value projections of each family (:mod:`tfft.models.families`), for models of other types.
+DEFAULT_TARGETS = tuple(dict.fromkeys(f.lora_targets for f in FAMILIES.values()))
 
 
 class LoraUpdate(tf.keras.layers.Layer):
@@ -43,7 +44,11 @@ class LoraUpdate(tf.keras.layers.Layer):
 
 
 def default_targets(hf_model: Any) -> tuple[str, ...]:
-    """The query/value projection names this model uses (empty if none of the known ones)."""
+    """The query/value projection names this model's family uses (else the first known pair
+    its Dense layers have; empty if none)."""
+    family = family_of(hf_model)
+    if family is not None:
+        return family.lora_targets
     names = {path.rsplit("/", 1)[-1] for path in dense_layers(hf_model)}
     for pair in DEFAULT_TARGETS:
         if set(pair) <= names:

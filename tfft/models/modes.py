@@ -26,7 +26,9 @@ from tfft.errors import TfftError
 from tfft.models import adapters, lora, pooling
 from tfft.models.layers import weight_key
 
-HEAD_LAYERS = ("classifier", "pre_classifier", "qa_outputs", "lm_head")
+#: Top-level layers that belong to the task head (``pooler``: DeBERTa-v2's ContextPooler, new
+#: with the head; a BERT or ALBERT pooler sits inside the encoder, ``bert/pooler``).
+HEAD_LAYERS = ("classifier", "pre_classifier", "pooler", "qa_outputs", "lm_head")
 LAYER_NORM = re.compile(r"layer_?norm", re.IGNORECASE)
 #: Weights tfft adds to a Hugging Face model (adapters, MLP head), saved beside it in the model dir.
 EXTRA_WEIGHTS = "tfft_weights.npz"

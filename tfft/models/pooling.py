@@ -1,8 +1,9 @@
 """The one vector per text that a sentence-level head reads (``--pooling``).
 
-Hugging Face's classifiers read a fixed vector: BERT-style models the pooled [CLS] (a dense
-layer and tanh over the [CLS] hidden state, pretrained for next-sentence prediction),
-DistilBERT the [CLS] hidden state. Sentence-embedding checkpoints are trained for another:
+Hugging Face's classifiers read a fixed vector: BERT-style models (and ALBERT) the pooled
+[CLS] (a dense layer and tanh over the [CLS] hidden state, pretrained for next-sentence
+prediction), DistilBERT, RoBERTa, XLM-RoBERTa, ELECTRA, MPNet and DeBERTa-v2 the first
+token's hidden state (:mod:`tfft.models.families` has each head's layers). Sentence-embedding checkpoints are trained for another:
 all-MiniLM-L6-v2 (``--model=minilm``) for the mean of its last hidden states, as its
 ``modules.json`` and ``1_Pooling/config.json`` say, and its pooler was never trained for
 it. On 598 real movie-review sentences (the quality benchmark's IMDB set), a frozen MiniLM
@@ -12,14 +13,15 @@ accuracy, chance and below TF-IDF's 0.732; on the mean at 2e-3 it scores about 0
 
 ========  =================================================================================
 auto      the checkpoint's own: what a sentence-transformers pooling config says (mean or
-          cls), else the model class's own (BERT: pooler, DistilBERT: cls)
+          cls), else the model class's own (BERT, ALBERT: pooler; the others: cls)
 cls       the [CLS] (first) token's last hidden state
 mean      the mean of the last hidden states over the attention mask
 pooler    BERT's pooled [CLS] (dense + tanh)
 ========  =================================================================================
 
 The head layers after the vector stay the Hugging Face model's own (dropout and
-``classifier``; DistilBERT: ``pre_classifier`` first), so ``save_pretrained`` writes every
+``classifier``; DistilBERT: ``pre_classifier`` first; RoBERTa-style: the whole
+``classifier`` head; DeBERTa-v2: its ``pooler`` first), so ``save_pretrained`` writes every
 trained weight and the export runs the same graph.
 """
 
@@ -50,20 +52,42 @@ class SentenceHead:
     layers: tuple[Any, ...]
 
 
+class FirstToken:
+    """Calls a Hugging Face head that reads the first token of ``[batch, seq, hidden]`` states
+    (RoBERTa's ``classifier``, DeBERTa-v2's ``pooler``) on a ``[batch, hidden]`` vector: the
+    same layer, so the same weights."""
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+
+    def __call__(self, vector: Any, training: Any = None) -> Any:
+        return self.layer(vector[:, None, :], training=training)
+
+
 def sentence_head(hf_model: Any) -> SentenceHead:
     """The encoder, native pooling and head layers of a Hugging Face sequence classifier.
 
     Raises:
-        TfftError: the model's head is not one of the known layouts (BERT, DistilBERT families).
+        TfftError: the model's head is not one of the known layouts (:mod:`tfft.models.families`).
     """
+    from tfft.models import families
+
     main = getattr(hf_model, getattr(hf_model, "base_model_prefix", ""), None)
-    if main is not None and getattr(hf_model, "pre_classifier", None) is not None:
+    family = families.family_of(hf_model)
+    layout = family.head if family is not None else None
+    if main is not None and (layout == families.PRE_CLASSIFIER or layout is None
+                             and getattr(hf_model, "pre_classifier", None) is not None):
         return SentenceHead(main, "cls", (hf_model.pre_classifier, hf_model.dropout, hf_model.classifier))
-    if main is not None and getattr(main, "pooler", None) is not None and hasattr(hf_model, "classifier"):
+    if main is not None and layout == families.FIRST_TOKEN_HEAD:
+        return SentenceHead(main, "cls", (FirstToken(hf_model.classifier),))
+    if main is not None and layout == families.CONTEXT_POOLER:
+        return SentenceHead(main, "cls", (FirstToken(hf_model.pooler), hf_model.dropout, hf_model.classifier))
+    if main is not None and layout in (families.POOLER, None) and getattr(main, "pooler", None) is not None \
+            and hasattr(hf_model, "classifier"):
         return SentenceHead(main, "pooler", (hf_model.dropout, hf_model.classifier))
-    raise TfftError(f"--pooling and --cache_features know classifiers on the pooled or [CLS] vector (BERT, "
-                    f"DistilBERT families); {type(hf_model).__name__} has another head. Leave --pooling at auto "
-                    "and drop --cache_features.")
+    raise TfftError(f"--pooling and --cache_features know the classifier heads of the "
+                    f"{', '.join(families.sentence_level_types())} families; {type(hf_model).__name__} has another "
+                    "head. Leave --pooling at auto and drop --cache_features.")
 
 
 def checkpoint_pooling(model_dir: str) -> Optional[str]:

@@ -1,4 +1,5 @@
-"""Training a head on cached features of a frozen backbone (``--cache_features``).
+"""Training a head on cached features of a frozen backbone (``--cache_features``), for every
+family whose head :func:`tfft.models.pooling.sentence_head` splits off (:mod:`tfft.models.families`).
 
 With ``--finetune=frozen`` the backbone's output for a text never changes, so it is
 computed once per split; every epoch then trains only the head layers on those vectors.
@@ -70,7 +71,7 @@ def head_split(hf_model: Any, pooling: Optional[str] = None) -> tuple[Callable[[
     :mod:`tfft.models.pooling`; default: the model's own), and the head layers that read them.
 
     Raises:
-        TfftError: the model's head is not a known layout (BERT, DistilBERT families).
+        TfftError: the model's head is not a known layout (see :mod:`tfft.models.families`).
     """
     from tfft.models import pooling as pooling_lib
 
