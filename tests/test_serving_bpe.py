@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tfft
-from conftest import WORDS, keyword_rows, serve_export, write_csv
+from conftest import WORDS, keyword_rows, run_python, serve_export, write_csv
 from test_serving import CORPUS, assert_same_ids
 from tfft.serving.bpe import BpeEncoder, byte_symbols
 from tfft.serving.text import text_encoder
@@ -125,3 +125,24 @@ def test_a_roberta_classifier_export_on_raw_text_gives_the_python_logits(roberta
     served = serve_export(path, texts)  # a process importing only tensorflow and tensorflow_text
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
     assert json.load(open(f"{path}/assets/tfft.json"))["serving"]["serving_default_input"] == "text"
+
+
+@pytest.mark.slow
+def test_a_roberta_qa_export_answers_as_predict_in_a_tensorflow_only_process(roberta_dir, tmp_path):
+    from qa_data import qa_rows, write_jsonl
+    from test_serving_qa import SERVE_QA, _as_served, _corpus, _predict
+
+    cfg = tfft.Config(task="qa", model=roberta_dir, train_file=write_jsonl(tmp_path / "train.jsonl", qa_rows(8, 1)),
+                      max_length=32, doc_stride=8, max_answer_length=5, n_best_size=6,
+                      export_dir=str(tmp_path / "exports"), cache_dir=str(tmp_path / "cache"), seed=3)
+    model = tfft.build_model(cfg)
+    rows = _corpus()  # contexts of 1 to ~12 windows of <s> q </s></s> part </s>
+    expected = _as_served(_predict(model, cfg, rows))
+    path = tfft.export(model, cfg)
+    proc = run_python(["-c", SERVE_QA, path, json.dumps(rows)], env={"TF_USE_LEGACY_KERAS": ""})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    *_, outputs, modules = proc.stdout.strip().splitlines()
+    assert json.loads(modules) == []
+    served = json.loads(outputs)
+    assert {k: served[k] for k in expected} == expected
+    assert len(set(expected["start"])) > 3  # the spans differ from row to row
