@@ -124,7 +124,7 @@ def serving_facts(path: str, signatures: dict[str, Any], tokenizer: Any, text: b
                "ops": ops.get(name, []), "xla": xla.get(name, False)} for name, fn in signatures.items()}}
     if not text:
         reason = (f"the {type(tokenizer).__name__} tokenizer cannot run in the graph (in-graph tokenization "
-                  "covers BERT WordPiece and T5 SentencePiece with its spiece.model)")
+                  "covers BERT WordPiece, RoBERTa byte-level BPE and T5 SentencePiece with its spiece.model)")
         facts["text_unavailable"] = reason
         print(f"note: this export's serving_default takes token ids: {reason}.", file=sys.stderr)
     if any(xla.values()):

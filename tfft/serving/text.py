@@ -28,6 +28,8 @@ from typing import Any, Optional
 
 import tensorflow as tf
 
+from tfft.serving.layout import single_sequence
+
 # Ranges of tokenizers' BertNormalizer ``is_chinese_char`` (CJK Unified Ideographs and extensions).
 _CJK = ("[\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{20000}-\\x{2A6DF}\\x{2A700}-\\x{2B73F}"
         "\\x{2B740}-\\x{2B81F}\\x{2B820}-\\x{2CEAF}\\x{F900}-\\x{FAFF}\\x{2F800}-\\x{2FA1F}]")
@@ -54,6 +56,8 @@ def wordpiece_spec(tokenizer: Any) -> Optional[dict[str, Any]]:
 class TextEncoder(tf.Module):
     """Strings ``[batch]`` -> ``input_ids`` / ``attention_mask`` int32 ``[batch, longest]``, as the HF tokenizer gives."""
 
+    uses_type_ids = True
+
     def __init__(self, tokenizer: Any, max_length: int, spec: dict[str, Any]) -> None:
         super().__init__(name="text_encoder")
         import tensorflow_text as tf_text
@@ -63,6 +67,7 @@ class TextEncoder(tf.Module):
         self.max_length = int(max_length)
         self.cls_id, self.sep_id = int(tokenizer.cls_token_id), int(tokenizer.sep_token_id)
         self.pad_id = int(tokenizer.pad_token_id or 0)
+        self.pair_middle = (self.sep_id,)  # [CLS] A [SEP] B [SEP]
         self.wordpiece = tf_text.FastBertTokenizer(
             vocab, suffix_indicator=spec["prefix"], unknown_token=spec["unk"], max_bytes_per_word=spec["max_chars"],
             token_out_type=tf.int32, lower_case_nfd_strip_accents=False)
@@ -112,16 +117,18 @@ class TextEncoder(tf.Module):
 
     def __call__(self, texts: tf.Tensor) -> dict[str, tf.Tensor]:
         """``[CLS] text [SEP]`` ids padded to the batch's longest, with the attention mask."""
-        ids = self.token_ids(texts, self.max_length - 2)
-        batch = ids.nrows()
-        ids = tf.concat([tf.fill([batch, 1], self.cls_id), ids, tf.fill([batch, 1], self.sep_id)], axis=1)
-        return {"input_ids": ids.to_tensor(default_value=self.pad_id),
-                "attention_mask": tf.ones_like(ids).to_tensor(default_value=0)}
+        return single_sequence(self, texts)
 
 
 def text_encoder(tokenizer: Any, max_length: int) -> Optional[Any]:
     """An in-graph encoder matching ``tokenizer``: a :class:`TextEncoder` for BERT WordPiece, a
+    :class:`tfft.serving.bpe.BpeEncoder` for RoBERTa byte-level BPE, a
     :class:`tfft.serving.sentencepiece.SentencePieceEncoder` for T5 SentencePiece, else None."""
+    from tfft.serving.bpe import bpe_encoder
+
+    bpe = bpe_encoder(tokenizer, max_length)
+    if bpe is not None:
+        return bpe
     spec = wordpiece_spec(tokenizer)
     if spec is None:
         from tfft.serving.sentencepiece import sentencepiece_encoder

@@ -6,10 +6,12 @@ Python, with the same settings (``doc_stride``, ``n_best_size``, ``max_answer_le
 
 1. WordPiece ids of the question, and of the context with each token's character span
    (:meth:`tfft.serving.text.TextEncoder.token_ids_with_offsets`);
-2. windows ``[CLS] question [SEP] context-part [SEP]`` that share ``doc_stride`` context
+2. windows ``[CLS] question [SEP] context-part [SEP]`` (RoBERTa: ``<s> question </s></s>
+   context-part </s>``, the encoder's ``pair_middle``) that share ``doc_stride`` context
    tokens, cut as the Hugging Face tokenizer cuts them: window ``k`` starts at context
    token ``k * (room - doc_stride)``, where ``room`` is ``max_length`` minus the question
-   and 3 special tokens, and the last window is the first one reaching the context's end;
+   and the layout's special tokens (3, RoBERTa 4), and the last window is the first one
+   reaching the context's end; token types only for encoders that use them;
 3. the model over all windows of the batch at once;
 4. per window, the ``n_best_size`` best start and end logits among context tokens are
    paired (end not before start, under ``max_answer_length`` tokens); the best pair over a
@@ -41,17 +43,20 @@ def qa_text_signature(model: Any, input_names: tuple[str, ...], output: str, max
                       options: DecodeOptions, encoder: Any) -> Any:
     """The concrete ``serving_default``: ``question``, ``context`` string ``[batch]`` -> ``answer``
     (string), ``score`` (float32), ``start`` / ``end`` (int32 character offsets, -1 for none)."""
-    question_limit = max(max_length - 3 - doc_stride - 1, 0)  # training checked doc_stride fits a window
+    specials = 2 + len(encoder.pair_middle)
+    question_limit = max(max_length - specials - doc_stride - 1, 0)  # training checked doc_stride fits a window
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="question"),
                                   tf.TensorSpec([None], tf.string, name="context")])
     def serve_text(question: tf.Tensor, context: tf.Tensor) -> dict[str, tf.Tensor]:
         questions = encoder.token_ids(question, question_limit)
         windows = make_windows(questions, *encoder.token_ids_with_offsets(context), max_length=max_length,
-                               doc_stride=doc_stride, cls_id=encoder.cls_id, sep_id=encoder.sep_id)
+                               doc_stride=doc_stride, cls_id=encoder.cls_id, sep_id=encoder.sep_id,
+                               middle=encoder.pair_middle)
+        types = windows["token_type_ids"] if encoder.uses_type_ids else tf.zeros_like(windows["input_ids"])
         inputs = {"input_ids": windows["input_ids"].to_tensor(default_value=encoder.pad_id),
                   "attention_mask": tf.ones_like(windows["input_ids"]).to_tensor(default_value=0),
-                  "token_type_ids": windows["token_type_ids"].to_tensor(default_value=0)}
+                  "token_type_ids": types.to_tensor(default_value=0)}
         logits = model({name: inputs[name] for name in input_names}, training=False)[output]
         return best_answers(logits, windows, context, options)
 
@@ -60,11 +65,13 @@ def qa_text_signature(model: Any, input_names: tuple[str, ...], output: str, max
 
 def make_windows(questions: tf.RaggedTensor, context: tf.RaggedTensor, char_start: tf.RaggedTensor,
                  char_end: tf.RaggedTensor, *, max_length: int, doc_stride: int, cls_id: int,
-                 sep_id: int) -> dict[str, Any]:
+                 sep_id: int, middle: tuple[int, ...] = ()) -> dict[str, Any]:
     """Ragged windows ``[windows, (tokens)]``: ids, token types, character offsets (-1 outside
-    the context) and ``example`` (the question each window answers)."""
+    the context) and ``example`` (the question each window answers). ``middle``: the ids between
+    question and context (``(sep_id,)`` when empty, BERT's layout)."""
+    middle = tuple(middle) or (sep_id,)
     question_len, context_len = questions.row_lengths(), context.row_lengths()
-    room = max_length - 3 - question_len
+    room = max_length - 2 - len(middle) - question_len
     step = room - doc_stride
     count = tf.where(context_len <= room, tf.ones_like(room), 1 + (context_len - room + step - 1) // step)
     window = tf.ragged.range(count)
@@ -80,11 +87,12 @@ def make_windows(questions: tf.RaggedTensor, context: tf.RaggedTensor, char_star
     question = tf.gather(questions, example)
     n = tf.size(example)
     cls, sep = tf.fill([n, 1], cls_id), tf.fill([n, 1], sep_id)
-    ids = tf.concat([cls, question, sep, taken(context), sep], axis=1)
-    head = tf.zeros_like(tf.concat([cls, question, sep], axis=1))
+    between = tf.tile(tf.constant([middle], tf.int32), [n, 1])
+    ids = tf.concat([cls, question, between, taken(context), sep], axis=1)
+    head = tf.zeros_like(tf.concat([cls, question, between], axis=1))
     tail = tf.ones_like(tf.concat([taken(context), sep], axis=1))
     outside = tf.fill([n, 1], -1)
-    offsets = {name: tf.concat([outside, question * 0 - 1, outside, taken(values), outside], axis=1)
+    offsets = {name: tf.concat([outside, question * 0 - 1, between * 0 - 1, taken(values), outside], axis=1)
                for name, values in (("start", char_start), ("end", char_end))}
     return {"input_ids": ids, "token_type_ids": tf.concat([head, tail], axis=1), "example": example,
             "char_start": offsets["start"], "char_end": offsets["end"], "examples": questions.nrows()}
