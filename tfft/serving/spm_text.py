@@ -32,15 +32,16 @@ None (the export keeps its ids signature) on any difference. Known differences:
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
-import re
 from typing import Any, Optional
 
 import tensorflow as tf
 
-_SENTINEL = "\ue000"  # a private-use character, added to the model as a user-defined piece
+from tfft.serving.spm_encoder import SENTINEL, SentencePieceTextEncoder
+
 _FORMS = {"NFC", "NFD", "NFKC", "NFKD"}
-_WHITESPACE = "[\\s\\p{Z}\\x{85}]"
 
 
 def spm_spec(tokenizer: Any) -> tuple[Optional[dict[str, Any]], str]:
@@ -61,15 +62,55 @@ def spm_spec(tokenizer: Any) -> tuple[Optional[dict[str, Any]], str]:
     layout, reason = _layout(spec.get("post_processor") or {}, tokenizer)
     if layout is None:
         return None, reason
-    return {"path": path, "steps": steps, "vocab": model["vocab"], "layout": layout,
-            "trailing_space": not any(s[0] == "strip_right" for s in steps)}, ""
+    charsmap = [s.get("precompiled_charsmap") for s in normalizer_list(spec) if s.get("type") == "Precompiled"]
+    space, deleted = charsmap_classes(charsmap[0] if charsmap else "")
+    return {"path": path, "steps": steps, "vocab": model["vocab"], "layout": layout, "space_class": space,
+            "deleted_class": deleted, "trailing_space": not any(s[0] == "strip_right" for s in steps),
+            "left_strip": any(s.get("type") == "Strip" and s.get("strip_left") for s in normalizer_list(spec))}, ""
+
+
+def normalizer_list(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps of a tokenizer.json normaliser (a Sequence or one step)."""
+    normalizer = spec.get("normalizer") or {}
+    return normalizer.get("normalizers", [normalizer] if normalizer else [])
+
+
+@functools.lru_cache(maxsize=8)
+def charsmap_classes(charsmap: str) -> tuple[str, str]:
+    """Regex class bodies of the Basic Multilingual Plane characters the charsmap (base64, as in
+    tokenizer.json) turns into spaces, and into nothing (0.1 s; other planes are taken as content)."""
+    from tokenizers import normalizers
+
+    if not charsmap:
+        return " ", "\\x{E001}"
+    normalizer = normalizers.Precompiled(base64.b64decode(charsmap))
+    space, deleted = [], []
+    for code in range(0x10000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        out = normalizer.normalize_str(chr(code))
+        (deleted if out == "" else space if out.strip(" ") == "" else []).append(code)
+    return _ranges(space), _ranges(deleted + [0xE001])
+
+
+def _ranges(codes: list[int]) -> str:
+    """Code points as a regex class body of ranges: ``\\x{9}-\\x{A}\\x{20}``."""
+    parts, codes = [], sorted(codes)
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        parts.append(f"\\x{{{codes[i]:X}}}" + (f"-\\x{{{codes[j]:X}}}" if j > i else ""))
+        i = j + 1
+    return "".join(parts)
 
 
 def _normaliser_steps(normalizer: dict[str, Any]) -> tuple[Optional[list[tuple]], str]:
     """The steps before the charsmap as (op, args...), and after it only what SentencePiece does itself."""
     steps: list[tuple] = []
     seen_charsmap = False
-    for step in normalizer.get("normalizers", [normalizer] if normalizer else []):
+    for step in normalizer_list({"normalizer": normalizer}):
         kind = step.get("type")
         if kind == "Precompiled":
             seen_charsmap = True
@@ -110,8 +151,9 @@ def _layout(post: dict[str, Any], tokenizer: Any) -> tuple[Optional[dict[str, An
             "pair_middle": pair[a + 1:b]}, ""
 
 
-def patched_model(path: str, vocab: list[list[Any]]) -> bytes:
-    """The SentencePiece model with the fast tokenizer's scores and the sentinel as a user-defined piece."""
+def patched_model(path: str, vocab: list[list[Any]]) -> tuple[bytes, list[str]]:
+    """The SentencePiece model with the fast tokenizer's scores and the sentinel as a user-defined
+    piece, and its pieces in id order."""
     from sentencepiece import sentencepiece_model_pb2
 
     with open(path, "rb") as f:
@@ -120,107 +162,8 @@ def patched_model(path: str, vocab: list[list[Any]]) -> bytes:
     for piece in proto.pieces:
         if piece.piece in scores:
             piece.score = scores[piece.piece]
-    proto.pieces.add(piece=_SENTINEL, score=0.0, type=sentencepiece_model_pb2.ModelProto.SentencePiece.USER_DEFINED)
-    return proto.SerializeToString()
-
-
-class SentencePieceTextEncoder(tf.Module):
-    """Strings ``[batch]`` -> the fast tokenizer's ``input_ids`` / ``attention_mask`` (/ ``token_type_ids``)
-    int32 ``[batch, longest]``, with the encoder interface of :class:`tfft.serving.text.TextEncoder`."""
-
-    def __init__(self, spec: dict[str, Any], tokenizer: Any, max_length: int) -> None:
-        super().__init__(name="sentencepiece_text_encoder")
-        import tensorflow_text as tf_text
-        from sentencepiece import sentencepiece_model_pb2
-
-        proto = patched_model(spec["path"], spec["vocab"])
-        pieces = [p.piece for p in sentencepiece_model_pb2.ModelProto.FromString(proto).pieces]
-        vocab = tokenizer.get_vocab()
-        unk = int(tokenizer.unk_token_id)
-        self.id_map = tf.constant([vocab.get(piece, unk) for piece in pieces[:-1]] + [-1], tf.int32)
-        self.space_id = pieces.index("▁") if "▁" in pieces else -1
-        self.sentencepiece = tf_text.SentencepieceTokenizer(model=proto, out_type=tf.int32)
-        self.steps, self.trailing_space = spec["steps"], spec["trailing_space"]
-        layout = spec["layout"]
-        self.prefix, self.suffix = tuple(layout["prefix"]), tuple(layout["suffix"])
-        self.pair_middle = tuple(int(i) for i in layout["pair_middle"])
-        self.cls_id, self.sep_id = int(self.prefix[0]), int(self.suffix[0])
-        self.pad_id = int(tokenizer.pad_token_id or 0)
-        self.uses_type_ids = "token_type_ids" in tokenizer.model_input_names
-        self.max_length = int(max_length)
-
-    def normalize(self, texts: tf.Tensor, replaced: bool = False) -> tf.Tensor:
-        """The fast tokenizer's normaliser steps before the charsmap (see the module docstring).
-        ``replaced``: the literal replacements were applied already (:meth:`_replace`)."""
-        import tensorflow_text as tf_text
-
-        if not replaced:
-            texts = self._replace(texts)
-        for step in self.steps:
-            if step[0] == "form":
-                texts = tf_text.normalize_utf8(texts, step[1])
-            elif step[0] == "strip_marks":
-                texts = tf.strings.regex_replace(texts, "\\p{M}", "")
-            elif step[0] == "lower":
-                # tf.strings.lower stops at a NUL character: NUL waits aside as U+E002
-                texts = tf.strings.lower(tf.strings.regex_replace(texts, "\\x00", "\ue002"), encoding="utf-8")
-                texts = tf.strings.regex_replace(texts, "\\x{E002}", "\x00")
-        return tf.strings.regex_replace(texts, "\\x{E001}", "")
-
-    def _replace(self, texts: tf.Tensor) -> tf.Tensor:
-        """Literal replacements, padded with U+E001 to the pattern's length (so characters keep their
-        positions; :meth:`normalize` removes the padding)."""
-        for step in self.steps:
-            if step[0] == "replace":
-                _, pattern, content = step
-                texts = tf.strings.regex_replace(texts, re.escape(pattern),
-                                                 content + "\ue001" * (len(pattern) - len(content)))
-        return texts
-
-    def _pieces(self, normalized: tf.Tensor, texts: tf.Tensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor,
-                                                                          tf.RaggedTensor]:
-        """SentencePiece ids (its own numbering) with byte offsets into ``normalized``."""
-        if not self.trailing_space:
-            return self.sentencepiece.tokenize_with_offsets(normalized)
-        ids, start, end = (t[:, :-1] for t in self.sentencepiece.tokenize_with_offsets(normalized + _SENTINEL))
-        # an (almost) empty text: SentencePiece's word start alone, but Hugging Face gives nothing
-        lone = (ids.row_lengths() == 1) & tf.logical_not(tf.strings.regex_full_match(texts, f".*{_WHITESPACE}.*"))
-        keep = ids.with_flat_values(tf.logical_not(tf.gather(lone, ids.value_rowids())))
-        return tuple(tf.ragged.boolean_mask(t, keep) for t in (ids, start, end))
-
-    def token_ids(self, texts: tf.Tensor, limit: int) -> tf.RaggedTensor:
-        """The fast tokenizer's ids of each text without special tokens, cut to ``limit`` tokens."""
-        ids, _, _ = self._pieces(self.normalize(texts), texts)
-        return tf.gather(self.id_map, ids)[:, :limit]
-
-    def token_ids_with_offsets(self, texts: tf.Tensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor, tf.RaggedTensor]:
-        """Ids (no special tokens) with each token's ``[start, end)`` in Unicode code points of the
-        original text, as the fast tokenizer's ``offset_mapping``."""
-        replaced = self._replace(texts)
-        chars = tf.strings.unicode_split(replaced, "UTF-8")
-        ends = tf.cumsum(tf.strings.length(chars.with_flat_values(self.normalize(chars.flat_values, True))), axis=1)
-        ids, byte_start, byte_end = self._pieces(self.normalize(replaced, True), texts)
-        big = tf.int32.max if ends.dtype == tf.int32 else tf.int64.max
-        dense = ends.to_tensor(default_value=big)
-        byte_start, byte_end = (tf.cast(t, dense.dtype).to_tensor() for t in (byte_start, byte_end))
-        start = tf.searchsorted(dense, byte_start, side="right")
-        end = tf.searchsorted(dense, byte_end - 1, side="right") + 1
-        end = tf.where(byte_end > byte_start, end, start)  # an empty span (SentencePiece's word start)
-        lengths = ids.row_lengths()
-        start, end = (tf.RaggedTensor.from_tensor(tf.cast(t, tf.int32), lengths=lengths) for t in (start, end))
-        return tf.gather(self.id_map, ids), start, end
-
-    def __call__(self, texts: tf.Tensor) -> dict[str, tf.Tensor]:
-        """``prefix text suffix`` ids (``[CLS] text [SEP]``, ``<s> text </s>``) padded to the batch's longest."""
-        ids = self.token_ids(texts, self.max_length - len(self.prefix) - len(self.suffix))
-        batch = ids.nrows()
-        ids = tf.concat([tf.tile(tf.constant([self.prefix], tf.int32), [batch, 1]), ids,
-                         tf.tile(tf.constant([self.suffix], tf.int32), [batch, 1])], axis=1)
-        out = {"input_ids": ids.to_tensor(default_value=self.pad_id),
-               "attention_mask": tf.ones_like(ids).to_tensor(default_value=0)}
-        if self.uses_type_ids:
-            out["token_type_ids"] = tf.zeros_like(out["input_ids"])
-        return out
+    proto.pieces.add(piece=SENTINEL, score=0.0, type=sentencepiece_model_pb2.ModelProto.SentencePiece.USER_DEFINED)
+    return proto.SerializeToString(), [p.piece for p in proto.pieces]
 
 
 def spm_text_encoder(tokenizer: Any, max_length: int) -> Optional[SentencePieceTextEncoder]:
@@ -241,7 +184,8 @@ def _build(tokenizer: Any, max_length: int) -> tuple[Optional[SentencePieceTextE
     try:
         import tensorflow_text  # noqa: F401
 
-        encoder = SentencePieceTextEncoder(spec, tokenizer, max_length)
+        proto, pieces = patched_model(spec["path"], spec["vocab"])
+        encoder = SentencePieceTextEncoder(spec, proto, pieces, tokenizer, max_length)
     except ImportError:
         return None, "tensorflow-text is not installed"
     except Exception as err:  # noqa: BLE001  (an unreadable or foreign model file)
