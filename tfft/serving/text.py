@@ -123,7 +123,8 @@ class TextEncoder(tf.Module):
 def text_encoder(tokenizer: Any, max_length: int) -> Optional[Any]:
     """An in-graph encoder matching ``tokenizer``: a :class:`TextEncoder` for BERT WordPiece, a
     :class:`tfft.serving.bpe.BpeEncoder` for RoBERTa byte-level BPE, a
-    :class:`tfft.serving.sentencepiece.SentencePieceEncoder` for T5 SentencePiece, else None."""
+    :class:`tfft.serving.sentencepiece.SentencePieceEncoder` for T5 SentencePiece, a
+    :class:`tfft.serving.spm_text.SentencePieceTextEncoder` for ALBERT / XLM-R / DeBERTa-v2, else None."""
     from tfft.serving.bpe import bpe_encoder
 
     bpe = bpe_encoder(tokenizer, max_length)
@@ -132,8 +133,9 @@ def text_encoder(tokenizer: Any, max_length: int) -> Optional[Any]:
     spec = wordpiece_spec(tokenizer)
     if spec is None:
         from tfft.serving.sentencepiece import sentencepiece_encoder
+        from tfft.serving.spm_text import spm_text_encoder
 
-        return sentencepiece_encoder(tokenizer, max_length)
+        return sentencepiece_encoder(tokenizer, max_length) or spm_text_encoder(tokenizer, max_length)
     try:
         import tensorflow_text  # noqa: F401
     except ImportError:
