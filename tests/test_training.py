@@ -138,7 +138,7 @@ def test_every_phase_of_a_run_reports_its_progress_in_a_log(tiny_config, monkeyp
     assert phase("Epoch 1/1")[-1].startswith(f"{total} steps in ") and " - val_accuracy " in phase("Epoch 1/1")[-1]
     assert phase("Tokenizing train")[-1].startswith("320 examples in ")
     assert any(line.startswith("80/80 sequences (100%)") for line in phase("Scoring test"))
-    assert phase("Validation loss") and phase("Reading data") and phase("Loading the model (" + tiny_config().model + ")")
+    assert phase("Scoring validation") and phase("Reading data") and phase("Loading the model (" + tiny_config().model + ")")
     assert "writing the SavedModel" in " ".join(phase("Exporting")) and phase("Exporting")[-1].startswith("done in")
 
 
@@ -250,18 +250,46 @@ def test_a_run_scores_validation_once_per_epoch_and_reuses_the_kept_epoch_s_outp
     from tfft.training import inference
 
     calls = []
-    real = inference.split_outputs
+    real, real_evaluate = inference.split_outputs, tf.keras.Model.evaluate
 
     def counted(model, cfg, split, plan=None):
         calls.append(split)
         return real(model, cfg, split, plan)
 
+    def keras_pass(self, *args, **kwargs):  # Keras' own validation_data pass inside fit
+        calls.append("keras validation")
+        return real_evaluate(self, *args, **kwargs)
+
     monkeypatch.setattr(inference, "split_outputs", counted)
+    monkeypatch.setattr(tf.keras.Model, "evaluate", keras_pass)
     plans = []
     real_of = BatchPlan.of.__func__
     monkeypatch.setattr(BatchPlan, "of", classmethod(lambda cls, *args: plans.append(args) or real_of(cls, *args)))
     results = train(tiny_config(epochs=3, learning_rate=2e-3, score_untrained="false", tensorboard=False))
     assert len(plans) == 1  # one batch plan: the schedule's steps, every epoch and every scoring pass
-    assert calls.count("validation") == 3, calls  # one pass per epoch; calibration and scoring reuse the kept one
+    # one pass per epoch gives the loss and the task's metrics; calibration and scoring reuse the kept one
+    assert calls.count("validation") == 3 and "keras validation" not in calls, calls
     assert calls.count("test") == 1, calls
+    assert len(results["history"]["val_loss"]) == 3 and all(v > 0 for v in results["history"]["val_loss"])
     assert results["eval"]["accuracy"] == pytest.approx(results["history"]["val_accuracy"][results["best_epoch"] - 1])
+
+
+@pytest.mark.parametrize("task", ["classification", "qa"])
+def test_keras_logs_from_the_task_pass_outputs_match_keras_own_validation_pass(tiny_config, tmp_path, task):
+    from qa_data import qa_rows, write_jsonl
+    from tfft import api
+    from tfft.training.validation import keras_logs
+
+    cfg = tiny_config(eval_batch_size=8)  # several batches of several widths
+    if task == "qa":  # two outputs' losses, per-token logits padded to the widest batch
+        cfg = cfg.replace(task="qa", max_length=32, doc_stride=8, validation_split=0.2, validation_file=None,
+                          test_file=None, train_file=write_jsonl(tmp_path / "qa.jsonl", qa_rows(40, 1)))
+    prepared = api.prepare(cfg)
+    features = prepared.features["validation"]
+    model = tfft.build_model(cfg)
+    val_ds = api.eval_dataset(cfg, prepared, features)
+    expected = model.evaluate(val_ds, verbose=0, return_dict=True)
+    got = keras_logs(model, val_ds, api.split_outputs(model, cfg, "validation"), features.shortest_first())
+    assert set(got) == set(expected) and "loss" in got
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, rel=1e-4, abs=1e-5), name

@@ -25,13 +25,14 @@ from tfft.models import modes
 from tfft.models.loading import INFO_FILE
 from tfft.serving import saved_model
 from tfft.tasks import get_task
-from tfft.training import cached, checkpoints, inference, loop
+from tfft.training import cached, checkpoints, inference, loop, validation
 from tfft.training.batches import batch_plan, epoch_dataset, eval_dataset
 from tfft.training.build import build_model
 from tfft.training.board import BOARD_DIR, EpochBoard
 from tfft.training.callbacks import EvaluateAndKeepBest
 from tfft.training.figures import plot_history, save_figure
 from tfft.training.shapes import ShapeLog
+from tfft.training.strategy import strategy_for
 
 
 def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (), save: bool = True) -> dict[str, Any]:
@@ -63,9 +64,15 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     score = _validation_score(prepared, model, board) if has_val else None
     passes: dict[str, Any] = {}  # the last validation outputs, and the kept epoch's
 
+    # one validation pass an epoch: Keras' val_loss from the task pass's outputs where it can
+    one_pass = has_val and not cfg.cache_features and validation.reuses_task_pass(
+        prepared.task, cfg, strategy_for(cfg).num_replicas_in_sync)
+
     def validation_metrics() -> dict[str, float]:
         passes["last"] = inference.split_outputs(model, cfg, "validation", plan)
-        return score(passes["last"])
+        order = prepared.features["validation"].shortest_first()
+        logs = validation.keras_logs(model, val_ds, passes["last"], order) if one_pass else {}
+        return {**logs, **score(passes["last"])}
 
     keeper = EvaluateAndKeepBest(validation_metrics if score else None,
                                  cfg.metric_for_best, cfg.early_stopping_patience, every=cfg.generate_every,
@@ -73,7 +80,7 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     keeper.on_best = lambda epoch, scored: passes.update(best=passes.get("last") if scored else None)
     shapes = ShapeLog()
     try:
-        trained = _fit(cfg, prepared, plan, model, keeper, shapes, (val_ds, score), resume,
+        trained = _fit(cfg, prepared, plan, model, keeper, shapes, (None if one_pass else val_ds, score), resume,
                        [*([board] if board else []), *callbacks])
     finally:
         if board is not None:
