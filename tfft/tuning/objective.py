@@ -53,7 +53,9 @@ class PruneCallback(tf.keras.callbacks.Callback):
         value = (logs or {}).get(f"val_{self.metric}", (logs or {}).get(self.metric))
         if value is None or not math.isfinite(float(value)):
             return
-        self.trial.report(float(value), epoch)
+        # the step is the epochs trained (from 1): successive halving's first rung (min_resource=1) is
+        # then epoch 1; at 0-based steps a trial was first judged after its second epoch
+        self.trial.report(float(value), epoch + 1)
         if self.trial.should_prune():
             self.trial.set_user_attr("pruned_after_epoch", epoch + 1)
             raise optuna.TrialPruned(f"{self.metric} {float(value):.4f} after epoch {epoch + 1}")

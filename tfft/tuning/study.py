@@ -25,7 +25,7 @@ def storage_url(cfg: Config, tune_dir: str) -> str:
 
 def make_pruner(name: str) -> Any:
     """``median``: below the median of earlier trials at the same epoch, after one complete
-    trial | ``halving``: successive halving from epoch 1 | ``none``."""
+    trial | ``halving``: successive halving, its first rung after epoch 1 (steps are epochs trained) | ``none``."""
     import optuna
 
     if name == "median":
