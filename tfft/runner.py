@@ -27,8 +27,8 @@ from tfft.serving import saved_model
 from tfft.tasks import get_task
 from tfft.training import cached, checkpoints, inference, loop, validation
 from tfft.training.batches import batch_plan, epoch_dataset, eval_dataset
-from tfft.training.build import build_model
 from tfft.training.board import BOARD_DIR, EpochBoard
+from tfft.training.build import build_model
 from tfft.training.callbacks import EvaluateAndKeepBest
 from tfft.training.figures import plot_history, save_figure
 from tfft.training.shapes import ShapeLog
