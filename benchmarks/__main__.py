@@ -15,13 +15,14 @@ import tfft  # noqa: F401  (before TensorFlow: the Keras 2 API)
 from tfft import _env
 
 from benchmarks import (cases_compute, cases_modes, cases_peers, cases_pipeline, cases_recovery, cases_serving,
-                        cases_tasks, cases_train, cases_tune)
+                        cases_serving_bpe, cases_tasks, cases_train, cases_tune)
 from benchmarks.harness import machine, write
 from benchmarks.workloads import Sizes
 
 # Order matters: the pipeline case compares with the training rate the train case measured.
 GROUPS = {"train": cases_train.run, "pipeline": cases_pipeline.run, "compute": cases_compute.run,
-          "tasks": cases_tasks.run, "serving": cases_serving.run, "recovery": cases_recovery.run,
+          "tasks": cases_tasks.run, "serving": cases_serving.run,
+          "serving_bpe": cases_serving_bpe.run, "recovery": cases_recovery.run,
           "modes": cases_modes.run, "tune": cases_tune.run, "peers": cases_peers.run}
 
 

@@ -39,17 +39,10 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
     import tensorflow_text  # noqa: F401  (the raw-text signature's ops)
     from transformers import AutoTokenizer
 
-    import tfft
-
     model_dir = wl.model_dir(sizes, root)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     rows = wl.reviews(64, wl.filler_words(tokenizer), REVIEW_WORDS, seed=5, cap=400)
-    data = wl.fresh_dir(os.path.join(root, "serving"))
-    cfg = wl.config(root, model_dir, wl.write_csv(f"{data}/train.csv", rows), None, sizes,
-                    max_length=min(MAX_LENGTH, sizes.max_length * 4), export_dir=os.path.join(data, "exports"))
-    model = tfft.build_model(cfg)
-    loaded = tf.saved_model.load(tfft.export(model, cfg))
-    text_fn, ids_fn = loaded.signatures["serving_default"], loaded.signatures["serve_ids"]
+    cfg, model, text_fn, ids_fn = exported_classifier(root, "serving", model_dir, rows, sizes)
     texts = [text for text, _ in rows]
     calls = 6 if sizes.quick else 100
 
@@ -81,6 +74,21 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
                                   f"{'tiny BERT' if sizes.quick else 'MiniLM-L6'} classification export, "
                                   f"reviews of median {REVIEW_WORDS} words, max_length {cfg.max_length}"))
     return results
+
+
+def exported_classifier(root: str, name: str, model_dir: str, rows: list, sizes: wl.Sizes) -> tuple:
+    """``(config, model, serving_default, serve_ids)``: an untrained classifier on ``model_dir``,
+    exported under ``root/name`` and loaded in process."""
+    import tensorflow as tf
+
+    import tfft
+
+    data = wl.fresh_dir(os.path.join(root, name))
+    cfg = wl.config(root, model_dir, wl.write_csv(f"{data}/train.csv", rows), None, sizes,
+                    max_length=min(MAX_LENGTH, sizes.max_length * 4), export_dir=os.path.join(data, "exports"))
+    model = tfft.build_model(cfg)
+    loaded = tf.saved_model.load(tfft.export(model, cfg))
+    return cfg, model, loaded.signatures["serving_default"], loaded.signatures["serve_ids"]
 
 
 def _batching_case(text_fn: Any, texts: list[str], repeats: int, what: str) -> Result:

@@ -16,6 +16,7 @@ GROUPS = {
     "tasks": {"qa_features_88k", "qa_features_vs_tokenizer", "generate_xla_vs_eager_tiny"},
     "serving": {"serving_text_vs_ids_b1", "serving_text_vs_ids_b32", "serving_text_vs_keras_b1",
                 "serving_text_vs_keras_b32", "serving_batching_32x1"},
+    "serving_bpe": {"serving_bpe_text_vs_ids_b32"},
     "recovery": {"checkpoint_save_vs_train_step"},
     "modes": {"cached_features_speedup"} | {f"{m}_{c}_vs_full" for m in ("frozen", "adapter", "lora")
                                              for c in ("speedup", "train_memory")},

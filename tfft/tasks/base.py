@@ -197,9 +197,11 @@ class Task(abc.ABC):
     def text_signatures(self, model: "tf.keras.Model", info: TaskInfo, encoder: Any) -> dict[str, Any]:
         """Concrete ``tf.function``s on raw strings (``serving_default``), tokenizing in-graph with ``encoder``.
 
-        ``encoder`` is a :class:`tfft.serving.text.TextEncoder` (WordPiece) or a
-        :class:`tfft.serving.sentencepiece.SentencePieceEncoder` (T5, with ``decode``); default:
-        no raw-text signature.
+        ``encoder`` is a :class:`tfft.serving.text.TextEncoder` (WordPiece), a
+        :class:`tfft.serving.bpe.BpeEncoder` (RoBERTa byte-level BPE; both have ``token_ids``,
+        ``token_ids_with_offsets``, ``cls_id``, ``sep_id``, ``pad_id``, ``pair_middle`` and
+        ``uses_type_ids``) or a :class:`tfft.serving.sentencepiece.SentencePieceEncoder` (T5, with
+        ``decode``); default: no raw-text signature.
         """
         return {}
 
