@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from test_serving import CORPUS
+from tfft.serving.ops import TF_SERVING_TEXT_OPS
 from tfft.serving.spm_text import spm_text_encoder, why_not
 from tfft.serving.text import text_encoder
 
@@ -150,7 +151,9 @@ def test_text_export_equals_python_tokenization_in_a_tensorflow_only_process(mod
             weight.assign(weight * 20.0)
     path = tfft.export(model, cfg)
     with open(os.path.join(path, "assets", "tfft.json"), encoding="utf-8") as f:
-        assert json.load(f)["serving"]["serving_default_input"] == "text"
+        serving = json.load(f)["serving"]
+    assert serving["serving_default_input"] == "text"
+    assert set(serving["signatures"]["serving_default"]["ops"]) <= TF_SERVING_TEXT_OPS  # stock TF Serving has them
     texts = ["Hello, World!", "Café déjà vu — naïve façade", "", "  double  spaces  ", "a very long review " * 20]
     encoded = model.tokenizer(texts, truncation=True, max_length=cfg.max_length, padding=True, return_tensors="np")
     logits = model({"input_ids": encoded["input_ids"].astype(np.int32),
