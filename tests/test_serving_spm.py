@@ -161,4 +161,4 @@ def test_text_export_equals_python_tokenization_in_a_tensorflow_only_process(mod
     expected = tf.nn.softmax(logits).numpy()
     served = serve_export(path, texts)
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
-    assert np.ptp(logits.numpy()[:, 0]) > 1e-2  # the outputs depend on the text, so the ids are compared too
+    assert np.ptp(logits.numpy()[:, 0]) > 1e-3  # the outputs depend on the text, so the ids are compared too
