@@ -123,8 +123,12 @@ def serving_facts(path: str, signatures: dict[str, Any], tokenizer: Any, text: b
         name: {"inputs": sorted(spec.name for spec in tf.nest.flatten(fn.structured_input_signature)),
                "ops": ops.get(name, []), "xla": xla.get(name, False)} for name, fn in signatures.items()}}
     if not text:
+        from tfft.serving.spm_text import why_not
+
+        detail = why_not(tokenizer, 64) if str(getattr(tokenizer, "vocab_file", "")).endswith(".model") else ""
         reason = (f"the {type(tokenizer).__name__} tokenizer cannot run in the graph (in-graph tokenization "
-                  "covers BERT WordPiece, RoBERTa byte-level BPE and T5 SentencePiece with its spiece.model)")
+                  "covers BERT WordPiece, RoBERTa byte-level BPE, T5 SentencePiece with its spiece.model and "
+                  f"ALBERT / XLM-R / DeBERTa-v2 SentencePiece){': ' + detail if detail else ''}")
         facts["text_unavailable"] = reason
         print(f"note: this export's serving_default takes token ids: {reason}.", file=sys.stderr)
     if any(xla.values()):

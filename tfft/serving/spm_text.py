@@ -11,23 +11,37 @@ spelled out in TF ops, so one encoder covers the three families:
 2. the charsmap, the whitespace collapse and the word-start ``▁`` are SentencePiece's own;
 3. the Unigram scores are the fast tokenizer's, written into the embedded model (ALBERT lowers
    pieces such as ``9,`` by 100 in its conversion);
-4. ids map through the fast tokenizer's vocabulary (XLM-R's fairseq offset: ``<s>`` 0, ``<pad>``
-   1, ``</s>`` 2, ``<unk>`` 3, every other piece +1), and the special tokens come from its
-   ``TemplateProcessing`` (``[CLS] A [SEP]`` / ``<s> A </s>``, pairs ``A [SEP] B`` / ``A </s></s> B``);
+4. ids map through the fast tokenizer's vocabulary: ALBERT's and DeBERTa-v2's are the
+   SentencePiece ids; XLM-R's have the fairseq offset (``<s>`` 0, ``<pad>`` 1, ``</s>`` 2,
+   ``<unk>`` 3 for SentencePiece's own unknown, every other piece +1). The special tokens come
+   from its ``TemplateProcessing`` (``[CLS] A [SEP]`` / ``<s> A </s>``; between a pair's texts
+   ``pair_middle``: ``[SEP]`` / ``</s></s>``); type ids are 0 for one text;
 5. ALBERT's normaliser keeps a trailing space, which its Metaspace makes a last ``▁`` token
    (``"hello "`` ends in ``▁``, ``"   "`` is ``[▁]``): a sentinel piece appended to the text keeps
-   SentencePiece from stripping it, and is dropped after tokenization.
+   SentencePiece from stripping it, and is dropped after tokenization;
+6. character offsets: SentencePiece's byte spans, mapped back through the per-character
+   normaliser steps and moved to Hugging Face's alignments (:mod:`tfft.serving.spm_encoder`).
 
 :func:`spm_text_encoder` tokenizes a probe corpus both ways when the export is made and returns
-None (the export keeps its ids signature) on any difference. Known differences:
+None (the export keeps its ids signature, ``tfft.json`` says why: :func:`why_not`) on any
+difference. The parity tests run ids, masks, type ids, pairs and offsets over the hostile corpus
+(case, accents, CJK, emoji, control and format characters, whitespace runs, empty, over-long).
+Known differences:
 
 - segmentations of equal score: the two Viterbi searches break ties differently (``!!!`` with
-  pieces ``!`` and ``!!``: Hugging Face ``! !!``, SentencePiece ``!! !``);
-- special-token strings typed in the text (``[MASK]``, ``<s>``) are that token for Hugging Face
-  but text here;
-- a text made only of characters the normaliser deletes (``"\\u200b"``) is one ``▁`` token
-  here, none in Hugging Face (ALBERT);
-- BPE SentencePiece models, ``split_by_punct`` (DeBERTa) and byte fallback are not reproduced.
+  pieces ``!`` and ``!!``: Hugging Face ``! !!``, SentencePiece ``!! !``); the probe catches it
+  only if it holds such a text;
+- special-token strings typed in the text (``[MASK]``, ``<s>``) are that one token for Hugging
+  Face, text here;
+- the characters the charsmap turns into spaces or deletes (which the offsets need) are listed
+  from the Basic Multilingual Plane only; other planes' characters count as content;
+- offsets around a character the charsmap deletes (``\\x07``): after a space (``"a \\x07b"``)
+  the next word starts at the deleted character here, at the space in Hugging Face; at the start
+  of a text Hugging Face shifts every later offset by one, this does not;
+- DeBERTa strips Unicode White_Space before the charsmap, so a text ending in a character the
+  charsmap makes a space (U+200B, U+FEFF, U+FFFD) ends in a ``▁`` token there, not here;
+- BPE SentencePiece models, ``split_by_punct`` (DeBERTa), byte fallback and normaliser steps
+  other than the ones above are not reproduced (no encoder, with the reason).
 """
 
 from __future__ import annotations
@@ -144,8 +158,9 @@ def _layout(post: dict[str, Any], tokenizer: Any) -> tuple[Optional[dict[str, An
                 tokenizer.convert_tokens_to_ids(item["SpecialToken"]["id"]) for item in template]
 
     single, pair = parts(post["single"]), parts(post["pair"])
-    if single.count("A") != 1 or pair.count("A") != 1 or pair.count("B") != 1:
-        return None, "its template is not one text between special tokens"
+    if single.count("A") != 1 or pair.count("A") != 1 or pair.count("B") != 1 or single[0] == "A" or \
+            single[-1] == "A":
+        return None, "its template is not one text between special tokens (as [CLS] A [SEP])"
     a, b = pair.index("A"), pair.index("B")
     return {"prefix": single[:single.index("A")], "suffix": single[single.index("A") + 1:],
             "pair_middle": pair[a + 1:b]}, ""

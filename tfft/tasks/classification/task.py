@@ -156,7 +156,8 @@ class ClassificationTask(Task):
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def serve_text(text: tf.Tensor) -> dict[str, tf.Tensor]:
-            return head(**encoder(text))
+            inputs = encoder(text)  # may hold token_type_ids too, which the head does not take
+            return head(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
 
         return {"serving_default": serve_text.get_concrete_function()}
 
