@@ -38,7 +38,7 @@ def test_a_tune_stopped_mid_trial_by_a_signal_continues_with_the_same_command(ti
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-3:1e-2:log,epochs=1:50", tune_storage=storage)
     study = open_study(cfg, str(tmp_path))
-    for epochs in (1, 50, 1):  # trial 1 trains long enough to be stopped in the middle
+    for epochs in (1, 50, 1, 1):  # trial 1 trains long enough to be stopped in the middle
         study.enqueue_trial({"learning_rate": 3e-3, "epochs": epochs})
     flagfile = tmp_path / "tune.flags"
     flagfile.write_text("".join(f"--{k}={cfg.to_dict()[k]}\n" for k in FLAGS))
@@ -59,10 +59,11 @@ def test_a_tune_stopped_mid_trial_by_a_signal_continues_with_the_same_command(ti
     assert again.returncode == 0, again.stdout[-3000:]
     assert "1 of 3 trials already counted" in again.stdout
     study = optuna.load_study(study_name="tfft", storage=storage)
-    assert _states(study) == [(0, "COMPLETE", False), (1, "FAIL", True), (2, "COMPLETE", False)]
+    assert _states(study) == [(0, "COMPLETE", False), (1, "FAIL", True), (2, "COMPLETE", False),
+                              (3, "COMPLETE", False)]  # the cut-off trial is not counted: two more ran
     assert (tmp_path / "run" / "tune" / "trial-000" / "results.json").stat().st_mtime_ns == finished
     rows = list(csv.DictReader(open(tmp_path / "run" / "tune" / "trials.csv")))
-    assert [r["note"] for r in rows] == ["", "cut off", ""]
+    assert [r["note"] for r in rows] == ["", "cut off", "", ""]
 
 
 class _Fault(tf.keras.callbacks.Callback):
