@@ -11,12 +11,11 @@ import tfft
 from harness import Case, expect_no_task_class, run_task_test, serve_in_tensorflow_only
 from tiny_archs import ARCHITECTURES
 
-#: Architectures whose tokenizer has an in-graph encoder today: their exports take raw text.
-#: (Flip an entry when its byte-level BPE or SentencePiece encoder lands.)
-RAW_TEXT = {"bert", "distilbert", "electra", "mpnet", "t5"}
-#: ... except where the task's in-graph input differs from the tokenizer's (MPNet joins a
-#: question and context as <s> q </s></s> c </s>, the in-graph QA windows as [CLS] q [SEP] c [SEP]).
-RAW_TEXT_EXCEPT = {("mpnet", "qa")}
+#: Architectures whose tokenizer has an in-graph encoder: their exports take raw text (all of
+#: them: WordPiece, byte-level BPE, ALBERT / XLM-R / DeBERTa-v2 SentencePiece, T5's).
+RAW_TEXT = {"bert", "distilbert", "electra", "mpnet", "roberta", "xlm-roberta", "albert", "deberta-v2", "t5"}
+#: ... except where a task's in-graph input cannot follow the tokenizer's (none today).
+RAW_TEXT_EXCEPT: set[tuple[str, str]] = set()
 EXPORTS: list[Case] = []
 
 

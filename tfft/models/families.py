@@ -67,13 +67,14 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
     Family("t5", NO_HEAD, ("Attention/o", "/DenseReluDense/wo"), ("q", "v"), "act", SENTENCEPIECE),
 )}
 
-#: Model types whose tokenizer the export reproduces in the graph today, so ``serving_default``
-#: takes raw text (:mod:`tfft.serving.text`: WordPiece; :mod:`tfft.serving.sentencepiece`: T5's
-#: SentencePiece); the others export a token-id ``serving_default`` (recorded in ``tfft.json``).
-IN_GRAPH_TOKENIZER = ("bert", "distilbert", "electra", "mpnet", "t5")
-#: Where a task's in-graph input differs from the tokenizer's: the QA windows are
-#: ``[CLS] q [SEP] c [SEP]``, MPNet joins pairs as ``<s> q </s></s> c </s>`` (see ``bert_pair_layout``).
-SERVING_NOTES = {"mpnet": "; QA: token ids (its pair layout)"}
+#: Model types whose tokenizer the export reproduces in the graph, so ``serving_default`` takes
+#: raw text (:mod:`tfft.serving.text`: WordPiece; :mod:`tfft.serving.bpe`: byte-level BPE;
+#: :mod:`tfft.serving.spm_text`: ALBERT / XLM-R / DeBERTa-v2 SentencePiece;
+#: :mod:`tfft.serving.sentencepiece`: T5's); others export a token-id ``serving_default``
+#: (recorded in ``tfft.json``). QA windows follow each encoder's pair layout.
+IN_GRAPH_TOKENIZER = ("bert", "distilbert", "electra", "mpnet", "roberta", "xlm-roberta", "albert", "deberta-v2",
+                      "t5")
+SERVING_NOTES: dict[str, str] = {}
 #: transformers' TF auto-class mapping -> the tfft tasks it serves.
 _TASK_MAPPINGS = (("TF_MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES", "classification, multi-label"),
                   ("TF_MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES", "extractive QA"),

@@ -28,7 +28,7 @@ from typing import Any, Optional
 
 import tensorflow as tf
 
-from tfft.serving.layout import single_sequence
+from tfft.serving.layout import pair_middle_of, single_sequence
 
 # Ranges of tokenizers' BertNormalizer ``is_chinese_char`` (CJK Unified Ideographs and extensions).
 _CJK = ("[\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{20000}-\\x{2A6DF}\\x{2A700}-\\x{2B73F}"
@@ -67,7 +67,8 @@ class TextEncoder(tf.Module):
         self.max_length = int(max_length)
         self.cls_id, self.sep_id = int(tokenizer.cls_token_id), int(tokenizer.sep_token_id)
         self.pad_id = int(tokenizer.pad_token_id or 0)
-        self.pair_middle = (self.sep_id,)  # [CLS] A [SEP] B [SEP]
+        # BERT: [CLS] A [SEP] B [SEP]; MPNet: <s> A </s></s> B </s>
+        self.pair_middle = pair_middle_of(tokenizer, self.cls_id, self.sep_id) or (self.sep_id,)
         self.wordpiece = tf_text.FastBertTokenizer(
             vocab, suffix_indicator=spec["prefix"], unknown_token=spec["unk"], max_bytes_per_word=spec["max_chars"],
             token_out_type=tf.int32, lower_case_nfd_strip_accents=False)

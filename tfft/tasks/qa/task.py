@@ -22,6 +22,7 @@ from tfft.data.features import Features
 from tfft.data.texts import read_predict_file
 from tfft.errors import TfftError
 from tfft.metrics.squad import squad_metrics
+from tfft.serving.layout import pair_layout_matches
 from tfft.tasks.qa import features as qa_features
 from tfft.tasks.base import Task, TaskInfo
 from tfft.tasks.qa.decode import DecodeOptions, decode
@@ -211,12 +212,13 @@ class QuestionAnsweringTask(Task):
     def text_signatures(self, model: Any, info: TaskInfo, encoder: Any) -> dict[str, Any]:
         """``serving_default``: ``question`` and ``context`` strings -> ``answer``, ``score``,
         ``start`` / ``end``, windowed and decoded in the graph (:mod:`tfft.tasks.qa.graph`);
-        the window signature stays as ``serve_ids``. The graph builds ``[CLS] question [SEP]
-        context [SEP]`` windows; a tokenizer that joins pairs otherwise (MPNet's ``<s> q </s></s>
-        c </s>``) keeps ``serving_default`` on window ids."""
+        the window signature stays as ``serve_ids``. The graph builds ``cls question <pair_middle>
+        context sep`` windows with the encoder's layout (BERT ``[CLS] q [SEP] c [SEP]``, RoBERTa and
+        MPNet ``<s> q </s></s> c </s>``); a tokenizer whose pairs look otherwise keeps
+        ``serving_default`` on window ids."""
         from tfft.tasks.qa.graph import qa_text_signature
 
-        if not bert_pair_layout(model.tokenizer):
+        if not pair_layout_matches(model.tokenizer, encoder):
             return {}
         return {"serving_default": qa_text_signature(model, tuple(model.input), OUTPUT, info.max_length,
                                                      int(info.extras["doc_stride"]), decode_options(info), encoder)}
@@ -234,14 +236,6 @@ class QuestionAnsweringTask(Task):
         return {"answer": np.asarray([a["answer"] for a in answers], dtype=object),
                 "start": np.asarray([-1 if a["start"] is None else a["start"] for a in answers]),
                 "end": np.asarray([-1 if a["end"] is None else a["end"] for a in answers])}
-
-
-def bert_pair_layout(tokenizer: Any) -> bool:
-    """True when ``tokenizer`` joins a pair as ``[CLS] a [SEP] b [SEP]`` (the in-graph windows' layout)."""
-    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
-    if cls is None or sep is None or tokenizer.padding_side != "right":
-        return False
-    return list(tokenizer.build_inputs_with_special_tokens([7], [8])) == [cls, 7, sep, 8, sep]
 
 
 def decode_options(info: TaskInfo) -> DecodeOptions:
