@@ -112,31 +112,34 @@ def test_readme_architecture_table_is_current():
     assert families.markdown_table() in readme, "README architecture table is stale: run `make readme-architectures`"
 
 
-@pytest.mark.slow
-def test_tiny_roberta_from_scratch_learns_keyword_sentiment(tiny_config, arch_dirs):
-    cfg = tiny_config(model=arch_dirs["roberta"], epochs=6, learning_rate=2e-3)
-    train_ds, val_ds = tfft.datasets(cfg)
-    tf.keras.utils.set_random_seed(0)
-    model = tfft.build_model(cfg)
-    before = tfft.evaluate(model, cfg, "test")["accuracy"]
-    model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=0)
-    after = tfft.evaluate(model, cfg, "test")
-    assert after["accuracy"] >= 0.9, (before, after)
+class TestFamiliesLearnAndScale:
+    """Run in a pytest-xdist worker of their own (one scope per class)."""
+
+    @pytest.mark.slow
+    def test_tiny_roberta_from_scratch_learns_keyword_sentiment(self, tiny_config, arch_dirs):
+        cfg = tiny_config(model=arch_dirs["roberta"], epochs=6, learning_rate=2e-3)
+        train_ds, val_ds = tfft.datasets(cfg)
+        tf.keras.utils.set_random_seed(0)
+        model = tfft.build_model(cfg)
+        before = tfft.evaluate(model, cfg, "test")["accuracy"]
+        model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=0)
+        after = tfft.evaluate(model, cfg, "test")
+        assert after["accuracy"] >= 0.9, (before, after)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("arch, strategy, precision", [("roberta", "mirrored", "none"), ("electra", "mirrored", "none"),
-                                                       ("roberta", "default", "bf16"), ("deberta-v2", "default", "fp16")])
-def test_a_step_under_two_replicas_and_mixed_precision(tiny_config, arch_dirs, arch, strategy, precision):
-    cfg = tiny_config(model=arch_dirs[arch], strategy=strategy, mixed_precision=precision, batch_size=4,
-                      warmup_ratio=0.0, learning_rate=1e-2)
-    train_ds, _ = tfft.datasets(cfg)
-    model = tfft.build_model(cfg)
-    before = [w.numpy() for w in model.trainable_weights]
-    history = model.fit(train_ds.take(1), epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
-    x = next(iter(train_ds))[0]
-    assert model(x, training=False)["logits"].dtype == tf.float32
-    if strategy == "mirrored":
-        assert model.distribute_strategy.num_replicas_in_sync == 2
+    @pytest.mark.slow
+    @pytest.mark.parametrize("arch, strategy, precision", [("roberta", "mirrored", "none"), ("electra", "mirrored", "none"),
+                                                           ("roberta", "default", "bf16"), ("deberta-v2", "default", "fp16")])
+    def test_a_step_under_two_replicas_and_mixed_precision(self, tiny_config, arch_dirs, arch, strategy, precision):
+        cfg = tiny_config(model=arch_dirs[arch], strategy=strategy, mixed_precision=precision, batch_size=4,
+                          warmup_ratio=0.0, learning_rate=1e-2)
+        train_ds, _ = tfft.datasets(cfg)
+        model = tfft.build_model(cfg)
+        before = [w.numpy() for w in model.trainable_weights]
+        history = model.fit(train_ds.take(1), epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
+        x = next(iter(train_ds))[0]
+        assert model(x, training=False)["logits"].dtype == tf.float32
+        if strategy == "mirrored":
+            assert model.distribute_strategy.num_replicas_in_sync == 2

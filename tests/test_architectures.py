@@ -16,7 +16,6 @@ from tiny_archs import ARCHITECTURES
 RAW_TEXT = {"bert", "distilbert", "electra", "mpnet", "roberta", "xlm-roberta", "albert", "deberta-v2", "t5"}
 #: ... except where a task's in-graph input cannot follow the tokenizer's (none today).
 RAW_TEXT_EXCEPT: set[tuple[str, str]] = set()
-EXPORTS: list[Case] = []
 
 
 def _family(task: str) -> str:
@@ -53,26 +52,39 @@ ALL_ARCHS = ARCHITECTURES + ("t5",)
 ROTATION = _rotation()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("arch", ALL_ARCHS)
-@pytest.mark.parametrize("task", tfft.tasks.names())
-def test_every_task_trains_saves_reloads_and_exports_on_every_architecture(task, arch, arch_dirs, tmp_path):
-    if not _has_task_class(arch, task):
-        message = expect_no_task_class(task, arch_dirs[arch], tmp_path)
-        assert "bert" in message or "t5" in message
-        return
-    skipped = ROTATION[(task, arch)]
-    if skipped and not os.environ.get("TFFT_FULL_MATRIX"):
-        pytest.skip(skipped)
-    case = run_task_test(task, arch_dirs[arch], tmp_path)
-    raw = arch in RAW_TEXT and (arch, _family(task)) not in RAW_TEXT_EXCEPT
-    assert case.default_input == ("text" if raw else "token_ids")
-    EXPORTS.append(case)
+def _matrix(archs: tuple[str, ...]) -> type:
+    """A test class over ``archs`` x every registered task, then one TensorFlow-only process
+    serving every export the class made. Each class is a pytest-xdist scope of its own, so the
+    halves of the matrix run side by side."""
+    exports: list[Case] = []
+
+    class Matrix:
+        @pytest.mark.slow
+        @pytest.mark.parametrize("arch", archs)
+        @pytest.mark.parametrize("task", tfft.tasks.names())
+        def test_every_task_trains_saves_reloads_and_exports_on_every_architecture(self, task, arch, arch_dirs,
+                                                                                   tmp_path):
+            if not _has_task_class(arch, task):
+                message = expect_no_task_class(task, arch_dirs[arch], tmp_path)
+                assert "bert" in message or "t5" in message
+                return
+            skipped = ROTATION[(task, arch)]
+            if skipped and not os.environ.get("TFFT_FULL_MATRIX"):
+                pytest.skip(skipped)
+            case = run_task_test(task, arch_dirs[arch], tmp_path)
+            raw = arch in RAW_TEXT and (arch, _family(task)) not in RAW_TEXT_EXCEPT
+            assert case.default_input == ("text" if raw else "token_ids")
+            exports.append(case)
+
+        @pytest.mark.slow
+        def test_every_export_serves_in_a_tensorflow_only_process(self, arch_dirs, tmp_path):
+            cases = exports or [run_task_test("classification", arch_dirs[archs[0]], tmp_path)]
+            served = serve_in_tensorflow_only(cases)
+            assert [s["path"] for s in served] == [c.path for c in cases]
+            assert all(s["outputs"] and set(s["rows"]) == {2} for s in served), served
+
+    return Matrix
 
 
-@pytest.mark.slow
-def test_every_export_serves_in_a_tensorflow_only_process(arch_dirs, tmp_path):
-    cases = EXPORTS or [run_task_test("classification", arch_dirs["roberta"], tmp_path)]
-    served = serve_in_tensorflow_only(cases)
-    assert [s["path"] for s in served] == [c.path for c in cases]
-    assert all(s["outputs"] and set(s["rows"]) == {2} for s in served), served
+TestWordPieceFamilies = _matrix(("bert", "distilbert", "electra", "mpnet"))
+TestBpeAndSentencePieceFamilies = _matrix(("roberta", "xlm-roberta", "albert", "deberta-v2", "t5"))

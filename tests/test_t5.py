@@ -163,46 +163,6 @@ def test_predict_examples_from_question_context_and_text(tiny_t5_dir):
         get_task("t5_qa").predict_examples(qa.replace(question=(), context=(), text=("x",)))
 
 
-@pytest.mark.slow
-def test_tiny_t5_learns_to_reverse_and_the_export_generates_the_same_ids(t5_config, tmp_path):
-    rows = reverse_rows(16, 3)
-    cfg = t5_config(rows, validation_file=write_csv(str(tmp_path / "val.csv"), rows, header=("source", "target")),
-                    epochs=40, batch_size=8, learning_rate=3e-3, warmup_ratio=0.05, length_buckets=0)
-    train_ds, _ = tfft.datasets(cfg)
-    model = tfft.build_model(cfg)
-    model.fit(train_ds, epochs=cfg.epochs, verbose=0)
-    assert tfft.evaluate(model, cfg, "validation")["exact_match"] >= 0.9  # greedy output == reversed words
-    predictions = tfft.predict(model, cfg, [source for source, _ in rows])
-    assert sum(p["text"] == target for p, (_, target) in zip(predictions, rows)) >= 0.9 * len(rows)
-
-    export = tfft.export(model, cfg)
-    prepared = prepare(cfg)
-    validation = prepared.features["validation"]
-    batch = next(iter(api.eval_dataset(cfg, prepared, validation, with_labels=False)))  # shortest first
-    first = np.argsort(validation.lengths(), kind="stable")[:len(batch["input_ids"])]
-    in_process = api.split_outputs(model, cfg, "validation")["sequences"][first]
-    np.savez(tmp_path / "in.npz", **{k: v.numpy() for k, v in batch.items()})
-    code = ("import json, sys, numpy as np, tensorflow as tf, tensorflow_text\n"
-            "loaded = tf.saved_model.load(sys.argv[1])\n"
-            "d = np.load(sys.argv[2])\n"
-            "ids = loaded.signatures['serve_ids'](input_ids=tf.constant(d['input_ids']),"
-            " attention_mask=tf.constant(d['attention_mask']))['sequences'].numpy().tolist()\n"
-            "text = loaded.signatures['serving_default'](text=tf.constant(json.loads(sys.argv[3])))['text']\n"
-            "print(json.dumps([ids, [t.decode() for t in text.numpy()]]))")
-    sources = [source for source, _ in rows] + ["", "RED  cat, é 東!"]
-    proc = run_python(["-c", code, export, str(tmp_path / "in.npz"), json.dumps(sources)],
-                      env={"TF_USE_LEGACY_KERAS": ""})
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    served_ids, served_text = json.loads(proc.stdout.strip().splitlines()[-1])
-    np.testing.assert_array_equal(np.asarray(served_ids), in_process)
-    assert served_text == [p["text"] for p in tfft.predict(model, cfg, sources)]  # raw text in, text out
-    saved = json.load(open(f"{export}/assets/tfft.json"))
-    assert saved["extras"]["generation"]["num_beams"] == 1
-    signatures = saved["serving"]["signatures"]
-    assert signatures["serve_ids"]["ops"] == [] and signatures["serve_ids"]["xla"]  # the compiled beam search
-    assert signatures["serving_default"]["ops"] == ["SentencepieceDetokenizeOp", "SentencepieceTokenizeOp"]
-
-
 def test_generation_metrics_run_every_n_epochs_and_after_the_last():
     from tfft.training.callbacks import EvaluateAndKeepBest
 
@@ -215,3 +175,46 @@ def test_generation_metrics_run_every_n_epochs_and_after_the_last():
         keeper.on_epoch_end(epoch, logs[epoch])
     assert [i for i, log in enumerate(logs) if "val_f1" in log] == [2, 5, 6]  # epochs 3, 6 and the last, 7
     assert keeper.best_epoch == 6
+
+
+class TestT5Learning:
+    """Run in a pytest-xdist worker of their own (one scope per class)."""
+
+    @pytest.mark.slow
+    def test_tiny_t5_learns_to_reverse_and_the_export_generates_the_same_ids(self, t5_config, tmp_path):
+        rows = reverse_rows(16, 3)
+        cfg = t5_config(rows, validation_file=write_csv(str(tmp_path / "val.csv"), rows, header=("source", "target")),
+                        epochs=40, batch_size=8, learning_rate=3e-3, warmup_ratio=0.05, length_buckets=0)
+        train_ds, _ = tfft.datasets(cfg)
+        model = tfft.build_model(cfg)
+        model.fit(train_ds, epochs=cfg.epochs, verbose=0)
+        assert tfft.evaluate(model, cfg, "validation")["exact_match"] >= 0.9  # greedy output == reversed words
+        predictions = tfft.predict(model, cfg, [source for source, _ in rows])
+        assert sum(p["text"] == target for p, (_, target) in zip(predictions, rows)) >= 0.9 * len(rows)
+
+        export = tfft.export(model, cfg)
+        prepared = prepare(cfg)
+        validation = prepared.features["validation"]
+        batch = next(iter(api.eval_dataset(cfg, prepared, validation, with_labels=False)))  # shortest first
+        first = np.argsort(validation.lengths(), kind="stable")[:len(batch["input_ids"])]
+        in_process = api.split_outputs(model, cfg, "validation")["sequences"][first]
+        np.savez(tmp_path / "in.npz", **{k: v.numpy() for k, v in batch.items()})
+        code = ("import json, sys, numpy as np, tensorflow as tf, tensorflow_text\n"
+                "loaded = tf.saved_model.load(sys.argv[1])\n"
+                "d = np.load(sys.argv[2])\n"
+                "ids = loaded.signatures['serve_ids'](input_ids=tf.constant(d['input_ids']),"
+                " attention_mask=tf.constant(d['attention_mask']))['sequences'].numpy().tolist()\n"
+                "text = loaded.signatures['serving_default'](text=tf.constant(json.loads(sys.argv[3])))['text']\n"
+                "print(json.dumps([ids, [t.decode() for t in text.numpy()]]))")
+        sources = [source for source, _ in rows] + ["", "RED  cat, é 東!"]
+        proc = run_python(["-c", code, export, str(tmp_path / "in.npz"), json.dumps(sources)],
+                          env={"TF_USE_LEGACY_KERAS": ""})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        served_ids, served_text = json.loads(proc.stdout.strip().splitlines()[-1])
+        np.testing.assert_array_equal(np.asarray(served_ids), in_process)
+        assert served_text == [p["text"] for p in tfft.predict(model, cfg, sources)]  # raw text in, text out
+        saved = json.load(open(f"{export}/assets/tfft.json"))
+        assert saved["extras"]["generation"]["num_beams"] == 1
+        signatures = saved["serving"]["signatures"]
+        assert signatures["serve_ids"]["ops"] == [] and signatures["serve_ids"]["xla"]  # the compiled beam search
+        assert signatures["serving_default"]["ops"] == ["SentencepieceDetokenizeOp", "SentencepieceTokenizeOp"]

@@ -62,24 +62,6 @@ def _tune_config(tiny_config, **overrides):
     return tiny_config(**values)
 
 
-@pytest.mark.slow
-def test_a_tune_picks_a_trial_in_the_only_learning_range_and_best_flags_round_trip(tiny_config, tmp_path):
-    cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-7:1e-2:log")
-    study = tfft.tune(cfg)
-    results, tune_dir = study.results, tmp_path / "run" / "tune"
-    lrs = {t.number: t.params["learning_rate"] for t in study.trials}
-    assert len(lrs) == 4 and results["best_value"] >= 0.85, (lrs, results)
-    assert results["best_params"]["learning_rate"] >= 5e-4, (lrs, results)  # below, 6 epochs learn nothing
-    rows = list(csv.DictReader(open(tune_dir / "trials.csv")))
-    assert [int(r["trial"]) for r in rows] == [0, 1, 2, 3] and {r["state"] for r in rows} == {"complete"}
-    for number in lrs:  # each trial is a training run: results.json, no model, nothing exported
-        trial = tune_dir / f"trial-{number:03d}"
-        assert json.load(open(trial / "results.json"))["complete"] and not (trial / "model").exists()
-    assert not (tmp_path / "exports").exists()
-    assert (tune_dir / "history.png").stat().st_size > 0
-    assert f"--learning_rate={lrs[results['best_trial']]!r}" in (tune_dir / "best.flags").read_text()
-
-
 def test_best_flags_round_trip_into_the_same_config(tiny_config, tmp_path):
     from tfft import flags as tfft_flags
     from tfft.tuning.objective import trial_config
@@ -97,51 +79,6 @@ def test_best_flags_round_trip_into_the_same_config(tiny_config, tmp_path):
         tfft_flags.FLAGS.unparse_flags()
     assert again == best and again.mode == "train" and again.output_dir == str(tmp_path / "best")
     assert again.epochs == 6 and again.learning_rate == 0.0072510315969
-
-
-@pytest.mark.slow
-def test_pruning_stops_a_hopeless_trial_after_its_first_epoch(tiny_config, tmp_path):
-    from tfft.tuning.study import open_study
-
-    from conftest import keyword_rows, write_csv
-
-    train = write_csv(str(tmp_path / "train-big.csv"), keyword_rows(1280, 5))  # 80 steps: lr 7e-3 learns in one epoch
-    cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-8:1e-2:log", tune_pruner="median", tune_trials=2,
-                       train_file=train, epochs=2,
-                       tune_storage=f"sqlite:///{tmp_path / 'shared.db'}")  # a study made before the tune
-    study = open_study(cfg, str(tmp_path))
-    study.enqueue_trial({"learning_rate": 7e-3})  # learns
-    study.enqueue_trial({"learning_rate": 1e-8})  # cannot: below the first trial's median at epoch 1
-    trials = tfft.tune(cfg).trials
-    assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED"]
-    assert trials[1].user_attrs["pruned_after_epoch"] == 1 and list(trials[1].intermediate_values) == [1]
-
-
-@pytest.mark.slow
-def test_a_killed_tune_continues_with_the_same_command_and_keeps_its_finished_trials(tiny_config, tmp_path):
-    import optuna
-
-    cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-4:3e-3:log", tune_trials=2, epochs=2)
-    flags = ("task", "model", "train_file", "validation_file", "max_length", "batch_size", "epochs", "output_dir",
-             "export_dir", "cache_dir", "seed", "mode", "tune_space", "tune_trials", "tune_pruner")
-    flagfile = tmp_path / "tune.flags"
-    flagfile.write_text("".join(f"--{k}={cfg.to_dict()[k]}\n" for k in flags))
-    command = [sys.executable, "-m", "tfft.main", f"--flagfile={flagfile}"]
-    tune_dir = tmp_path / "run" / "tune"
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not (tune_dir / "trial-001" / "run_config.json").exists() and proc.poll() is None:
-        time.sleep(0.2)  # trial 0 is finished, trial 1 has started
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    finished = (tune_dir / "trial-000" / "results.json").stat().st_mtime_ns
-    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert "1 of 2 trials already counted" in again.stdout
-    study = optuna.load_study(study_name="tfft", storage=f"sqlite:///{tune_dir / 'study.db'}")
-    states = [(t.number, t.state.name, bool(t.user_attrs.get("interrupted"))) for t in study.trials]
-    assert states == [(0, "COMPLETE", False), (1, "FAIL", True), (2, "COMPLETE", False)]
-    assert (tune_dir / "trial-000" / "results.json").stat().st_mtime_ns == finished  # kept, not trained again
-    assert "cut off" in (tune_dir / "trials.csv").read_text()
 
 
 def test_a_failed_trial_is_recorded_with_its_reason_and_the_study_goes_on(tiny_config, monkeypatch, capsys):
@@ -172,29 +109,6 @@ def test_trials_share_one_data_preparation(tiny_config):
 
 
 @pytest.mark.slow
-def test_two_processes_share_one_study_without_running_a_trial_twice(tiny_config, tmp_path):
-    import optuna
-
-    storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-4:3e-3:log", tune_trials=4, epochs=1,
-                       tune_storage=storage)
-    flags = ("task", "model", "train_file", "validation_file", "max_length", "batch_size", "epochs", "output_dir",
-             "export_dir", "cache_dir", "seed", "mode", "tune_space", "tune_trials", "tune_pruner", "tune_storage")
-    flagfile = tmp_path / "tune.flags"
-    flagfile.write_text("".join(f"--{k}={cfg.to_dict()[k]}\n" for k in flags))
-    command = [sys.executable, "-m", "tfft.main", f"--flagfile={flagfile}"]
-    procs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(2)]
-    outputs = [p.communicate()[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [o[-2000:] for o in outputs]
-    trials = optuna.load_study(study_name="tfft", storage=storage).trials
-    assert sorted(t.number for t in trials) == [0, 1, 2, 3] and {t.state.name for t in trials} == {"COMPLETE"}
-    ran = [line for out in outputs for line in out.splitlines() if line.startswith("== Trial ")]
-    assert len(ran) == 4 and all(any(f"== Trial {n}:" in line for line in ran) for n in range(4))
-    assert all("== Trial " in out for out in outputs)  # both processes worked on the study
-
-
-@pytest.mark.slow
 def test_lr_find_suggests_a_learning_rate_that_trains_and_leaves_nothing_but_its_plot(tiny_config, tmp_path):
     cfg = tiny_config(mode="lr_find", lr_find_steps=100)
     found = tfft.lr_find(cfg)
@@ -207,3 +121,93 @@ def test_lr_find_suggests_a_learning_rate_that_trains_and_leaves_nothing_but_its
     model = tfft.build_model(train)
     model.fit(train_ds, epochs=train.epochs, verbose=0)
     assert tfft.evaluate(model, train, "validation")["accuracy"] >= 0.85, found["suggested_lr"]
+
+
+class TestTuneSearch:
+    """Run in a pytest-xdist worker of their own (one scope per class)."""
+
+    @pytest.mark.slow
+    def test_a_tune_picks_a_trial_in_the_only_learning_range_and_best_flags_round_trip(self, tiny_config, tmp_path):
+        cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-7:1e-2:log")
+        study = tfft.tune(cfg)
+        results, tune_dir = study.results, tmp_path / "run" / "tune"
+        lrs = {t.number: t.params["learning_rate"] for t in study.trials}
+        assert len(lrs) == 4 and results["best_value"] >= 0.85, (lrs, results)
+        assert results["best_params"]["learning_rate"] >= 5e-4, (lrs, results)  # below, 6 epochs learn nothing
+        rows = list(csv.DictReader(open(tune_dir / "trials.csv")))
+        assert [int(r["trial"]) for r in rows] == [0, 1, 2, 3] and {r["state"] for r in rows} == {"complete"}
+        for number in lrs:  # each trial is a training run: results.json, no model, nothing exported
+            trial = tune_dir / f"trial-{number:03d}"
+            assert json.load(open(trial / "results.json"))["complete"] and not (trial / "model").exists()
+        assert not (tmp_path / "exports").exists()
+        assert (tune_dir / "history.png").stat().st_size > 0
+        assert f"--learning_rate={lrs[results['best_trial']]!r}" in (tune_dir / "best.flags").read_text()
+
+    @pytest.mark.slow
+    def test_pruning_stops_a_hopeless_trial_after_its_first_epoch(self, tiny_config, tmp_path):
+        from tfft.tuning.study import open_study
+
+        from conftest import keyword_rows, write_csv
+
+        train = write_csv(str(tmp_path / "train-big.csv"), keyword_rows(1280, 5))  # 80 steps: lr 7e-3 learns in one epoch
+        cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-8:1e-2:log", tune_pruner="median", tune_trials=2,
+                           train_file=train, epochs=2,
+                           tune_storage=f"sqlite:///{tmp_path / 'shared.db'}")  # a study made before the tune
+        study = open_study(cfg, str(tmp_path))
+        study.enqueue_trial({"learning_rate": 7e-3})  # learns
+        study.enqueue_trial({"learning_rate": 1e-8})  # cannot: below the first trial's median at epoch 1
+        trials = tfft.tune(cfg).trials
+        assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED"]
+        assert trials[1].user_attrs["pruned_after_epoch"] == 1 and list(trials[1].intermediate_values) == [1]
+
+
+class TestTuneProcesses:
+    """Run in a pytest-xdist worker of their own (one scope per class)."""
+
+    @pytest.mark.slow
+    def test_a_killed_tune_continues_with_the_same_command_and_keeps_its_finished_trials(self, tiny_config, tmp_path):
+        import optuna
+
+        cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-4:3e-3:log", tune_trials=2, epochs=2)
+        flags = ("task", "model", "train_file", "validation_file", "max_length", "batch_size", "epochs", "output_dir",
+                 "export_dir", "cache_dir", "seed", "mode", "tune_space", "tune_trials", "tune_pruner")
+        flagfile = tmp_path / "tune.flags"
+        flagfile.write_text("".join(f"--{k}={cfg.to_dict()[k]}\n" for k in flags))
+        command = [sys.executable, "-m", "tfft.main", f"--flagfile={flagfile}"]
+        tune_dir = tmp_path / "run" / "tune"
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while not (tune_dir / "trial-001" / "run_config.json").exists() and proc.poll() is None:
+            time.sleep(0.2)  # trial 0 is finished, trial 1 has started
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        finished = (tune_dir / "trial-000" / "results.json").stat().st_mtime_ns
+        again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert "1 of 2 trials already counted" in again.stdout
+        study = optuna.load_study(study_name="tfft", storage=f"sqlite:///{tune_dir / 'study.db'}")
+        states = [(t.number, t.state.name, bool(t.user_attrs.get("interrupted"))) for t in study.trials]
+        assert states == [(0, "COMPLETE", False), (1, "FAIL", True), (2, "COMPLETE", False)]
+        assert (tune_dir / "trial-000" / "results.json").stat().st_mtime_ns == finished  # kept, not trained again
+        assert "cut off" in (tune_dir / "trials.csv").read_text()
+
+    @pytest.mark.slow
+    def test_two_processes_share_one_study_without_running_a_trial_twice(self, tiny_config, tmp_path):
+        import optuna
+
+        storage = f"sqlite:///{tmp_path / 'shared.db'}"
+        cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-4:3e-3:log", tune_trials=4, epochs=1,
+                           tune_storage=storage)
+        flags = ("task", "model", "train_file", "validation_file", "max_length", "batch_size", "epochs", "output_dir",
+                 "export_dir", "cache_dir", "seed", "mode", "tune_space", "tune_trials", "tune_pruner", "tune_storage")
+        flagfile = tmp_path / "tune.flags"
+        flagfile.write_text("".join(f"--{k}={cfg.to_dict()[k]}\n" for k in flags))
+        command = [sys.executable, "-m", "tfft.main", f"--flagfile={flagfile}"]
+        procs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for _ in range(2)]
+        outputs = [p.communicate()[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], [o[-2000:] for o in outputs]
+        trials = optuna.load_study(study_name="tfft", storage=storage).trials
+        assert sorted(t.number for t in trials) == [0, 1, 2, 3] and {t.state.name for t in trials} == {"COMPLETE"}
+        ran = [line for out in outputs for line in out.splitlines() if line.startswith("== Trial ")]
+        assert len(ran) == 4 and all(any(f"== Trial {n}:" in line for line in ran) for n in range(4))
+        assert all("== Trial " in out for out in outputs)  # both processes worked on the study
