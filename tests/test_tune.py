@@ -100,6 +100,24 @@ def test_a_failed_trial_is_recorded_with_its_reason_and_the_study_goes_on(tiny_c
     assert "fail" in table and "NonFiniteLoss" in table
 
 
+def test_trials_train_without_the_fused_kernels_whose_traces_outlive_them(tiny_config, monkeypatch):
+    import tfft.runner
+
+    seen = []
+
+    def train(cfg, callbacks=(), save=True):  # stands in for training: records what a trial runs with
+        seen.append(cfg.fused_ops)
+        return {"eval": {"accuracy": 0.5}}
+
+    monkeypatch.setattr(tfft.runner, "train", train)
+    cfg = _tune_config(tiny_config, tune_space="learning_rate=1e-5:1e-2:log", tune_trials=2, fused_ops=True)
+    tfft.tune(cfg)
+    assert seen == [False, False]
+    seen.clear()
+    tfft.tune(cfg.replace(tune_space="fused_ops=true|false", output_dir=cfg.output_dir + "-b", tune_trials=2))
+    assert set(seen) <= {True, False} and len(seen) == 2  # a space that tunes it decides per trial
+
+
 def test_trials_share_one_data_preparation(tiny_config):
     from tfft.data.prepare import prepare
 
