@@ -1,12 +1,12 @@
-"""tfft against the tools a user would pick instead: Hugging Face ``Trainer`` on PyTorch,
-KerasHub (Keras 3) and a hand-written TensorFlow loop, each run as its user would run it, side by side.
+"""tfft against the tools a user would pick instead: Hugging Face ``Trainer`` on PyTorch and
+KerasHub (Keras 3), each run as its user would run it, side by side.
 
 Same model (the packaged MiniLM), same data, same hyperparameters (batch, epochs, AdamW
 learning rate, warmup, weight decay, seed), each tool's own default padding: tfft pads each
 batch to its longest example in length buckets, the Trainer uses ``DataCollatorWithPadding``
 with ``group_by_length``, KerasHub's preprocessor pads every example to ``max_length``.
 Every run is a whole command in a fresh process (tfft's CLI; each peer's script in its own
-virtualenv, :mod:`benchmarks.peer_venvs`; the plain loop in tfft's own), one of each in turn (A B C A B C), so the
+virtualenv, :mod:`benchmarks.peer_venvs`), one of each in turn (A B C A B C), so the
 whole-command wall (imports, model load, tokenizing, training, scoring, saving; tfft also
 exports and self-checks a SavedModel) is measured beside the pure training examples/s.
 """
@@ -28,11 +28,10 @@ from benchmarks.peer_common import PREFIX
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEERS = {"hf_trainer": ("hf-trainer", "benchmarks.peer_hf_trainer", "HF Trainer (PyTorch)"),
-         "kerashub": ("kerashub", "benchmarks.peer_kerashub", "KerasHub (Keras 3)"),
-         "tf_loop": (None, "benchmarks.peer_tf_loop", "plain TF loop")}  # None: tfft's own environment
+         "kerashub": ("kerashub", "benchmarks.peer_kerashub", "KerasHub (Keras 3)")}
 # The Trainer's docs and KerasHub's guides set no threads; torch and TF each use every core.
 PADDING = {"tfft": "per batch, length buckets", "hf_trainer": "per batch (DataCollatorWithPadding), group_by_length",
-           "kerashub": "fixed max_length (its preprocessor)", "tf_loop": "per batch (the tokenizer's padding=True)"}
+           "kerashub": "fixed max_length (its preprocessor)"}
 
 
 def profiles(quick: bool) -> dict[str, dict[str, Any]]:
@@ -59,15 +58,15 @@ def command_env(kind: str) -> dict[str, str]:
     a RecursionError in ``lazy_loader``.
     """
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO}
-    if PEERS.get(kind, ("tfft",))[0] is not None:  # a peer in a venv of its own
+    if kind != "tfft":
         env.pop("TF_USE_LEGACY_KERAS", None)
     return env
 
 
 def _command(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Runs one whole command; returns its report plus ``wall`` (seconds, process start to end)."""
-    venv, module = (None, "benchmarks.peer_tfft") if kind == "tfft" else PEERS[kind][:2]
-    python = sys.executable if venv is None else peer_venvs.python(venv)
+    python, module = (sys.executable, "benchmarks.peer_tfft") if kind == "tfft" else (
+        peer_venvs.python(PEERS[kind][0]), PEERS[kind][1])
     start = time.perf_counter()
     proc = subprocess.run([python, "-m", module, json.dumps(spec)], cwd=REPO, capture_output=True, text=True,
                           env=command_env(kind))
@@ -79,13 +78,12 @@ def _command(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(lines[-1][len(PREFIX):]), wall=wall)
 
 
-def _missing(quick: bool, kinds: list[str]) -> dict[str, str]:
-    """Peers of ``kinds`` that cannot run, with the reason. A full run makes their venvs (minutes,
-    once); a quick one (CI) skips a peer whose venv is absent rather than install PyTorch."""
+def _missing(quick: bool) -> dict[str, str]:
+    """Peers that cannot run, with the reason. A full run makes their venvs (minutes, once);
+    a quick one (CI) skips a peer whose venv is absent rather than install PyTorch."""
     missing = {}
-    for kind in kinds:
-        venv = PEERS[kind][0]
-        if venv is None or peer_venvs.ready(venv):
+    for kind, (venv, _, _) in PEERS.items():
+        if peer_venvs.ready(venv):
             continue
         if quick:
             missing[kind] = (f"venv {os.path.join(peer_venvs.ROOT, venv)} absent (quick runs do not make it; "
@@ -140,20 +138,18 @@ def _results(name: str, p: dict[str, Any], runs: dict[str, list[dict]], kind: st
                               f"scoring, save, export + self-check), {label} {_range(wall[kind], 's')}",
              "padding": f"tfft {PADDING['tfft']}; {label} {PADDING[kind]}",
              "head": f"tfft reads the mean of the tokens (--pooling=auto: the checkpoint's sentence-transformers "
-                     f"pooling); {label} " + ("the same mean" if kind == "tf_loop" else
-                                              "BERT's pooler (dense + tanh on [CLS], never trained in this checkpoint)"),
+                     f"pooling); {label} BERT's pooler (dense + tanh on [CLS], never trained in this checkpoint)",
              "machine load": f"1-minute load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end"}
     train = Result(f"train_vs_{kind}{name}", Measure("tfft", "examples/s", rate["tfft"]),
                    Measure(label, "examples/s", rate[kind]), target=target, notes=notes)
     command = Result(f"command_vs_{kind}{name}", Measure(f"{label} command", "s", wall[kind]),
-                     Measure("tfft CLI", "s", wall["tfft"]), target=COMMAND_TARGETS.get((kind, name)),
+                     Measure("tfft CLI", "s", wall["tfft"]),
+                     target=round(1 / 0.9, 2) if (kind, name) == ("hf_trainer", "_tweets") else None,
                      notes={"what": "whole-command wall, peer over tfft (above 1: tfft is faster)"})
     return [train, command]
 
 
-TARGETS = {"hf_trainer": 1.15, "kerashub": 1.3, "tf_loop": None}
-# whole command: tfft <= 0.9x the Trainer's on tweets, <= 0.8x the plain loop's
-COMMAND_TARGETS = {("hf_trainer", "_tweets"): round(1 / 0.9, 2), ("tf_loop", "_tweets"): 1.25, ("tf_loop", ""): 1.25}
+TARGETS = {"hf_trainer": 1.15, "kerashub": 1.3}
 
 
 def _phases(name: str, runs: list[dict]) -> list[Result]:
@@ -174,12 +170,10 @@ def _phases(name: str, runs: list[dict]) -> list[Result]:
 def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
     """``train_vs_<peer>[_tweets]`` (training examples/s, tfft over the peer) and
     ``command_vs_<peer>[_tweets]`` (whole-command wall, the peer over tfft), peer in
-    ``hf_trainer``, ``kerashub``, ``tf_loop``; ``startup_vs_training[_tweets]`` and ``export_vs_training[_tweets]``
+    ``hf_trainer``, ``kerashub``; ``startup_vs_training[_tweets]`` and ``export_vs_training[_tweets]``
     (tfft's own phases, measured even when the peers are skipped)."""
-    # TFFT_BENCH_PEERS=tf_loop (or hf_trainer,kerashub, ...) runs those peers only beside tfft
-    wanted = [k for k in os.environ.get("TFFT_BENCH_PEERS", ",".join(PEERS)).split(",") if k in PEERS]
-    missing = _missing(sizes.quick, wanted)
-    kinds = ["tfft"] + [k for k in wanted if k not in missing]
+    missing = _missing(sizes.quick)
+    kinds = ["tfft"] + [k for k in PEERS if k not in missing]
     results = []
     # TFFT_BENCH_PEER_PROFILES=tweets (or reviews) runs one profile: 6 whole commands instead of 12
     chosen = os.environ.get("TFFT_BENCH_PEER_PROFILES", "reviews,tweets").split(",")
