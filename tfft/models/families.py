@@ -41,6 +41,8 @@ class Family:
         lora_targets: The query and value projections' layer names (LoRA's default targets).
         activation: The attribute of a feed-forward layer that holds its activation.
         tokenizer: The tokenizer's kind, as the README table names it.
+        graph_code: Its TF layers trace as written, without AutoGraph (no Python branch on a
+            tensor): :func:`tfft.models.wrap.skip_autograph` then spares the source rewriting.
     """
 
     model_type: str
@@ -49,6 +51,7 @@ class Family:
     lora_targets: tuple[str, str]
     activation: str
     tokenizer: str
+    graph_code: bool = True
 
 
 WORDPIECE, BPE, SENTENCEPIECE = "WordPiece", "byte-level BPE", "SentencePiece"
@@ -62,7 +65,7 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
     Family("albert", POOLER, ("/attention/dense", "/ffn_output"), ("query", "value"), "activation", SENTENCEPIECE),
     Family("electra", FIRST_TOKEN_HEAD, _BERT_SITES, ("query", "value"), "intermediate_act_fn", WORDPIECE),
     Family("deberta-v2", CONTEXT_POOLER, _BERT_SITES, ("query_proj", "value_proj"), "intermediate_act_fn",
-           SENTENCEPIECE),
+           SENTENCEPIECE, graph_code=False),  # branches on len(shape_list(mask)) need AutoGraph
     Family("mpnet", FIRST_TOKEN_HEAD, ("/attn/o", "/output/dense"), ("q", "v"), "intermediate_act_fn", WORDPIECE),
     Family("t5", NO_HEAD, ("Attention/o", "/DenseReluDense/wo"), ("q", "v"), "act", SENTENCEPIECE),
 )}

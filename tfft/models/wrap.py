@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Optional, Sequence
 
+import numpy as np
 import tensorflow as tf
 
+from tfft.models.families import family_of
 from tfft.models.fused import fuse_gelus, fuse_layer_norms, step_trace
 
 Head = Callable[[Any, Mapping[str, tf.Tensor]], Mapping[str, tf.Tensor]]
@@ -71,6 +73,24 @@ class TaskModel(tf.keras.Model):
         with step_trace(self.fused_ops):
             return super().predict_step(data)
 
+    def predict_batch(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """``predict_on_batch``, traced once for every batch size and width.
+
+        Keras traces ``predict_on_batch`` per exact shape until it relaxes them (three traces
+        of the whole model for batches that differ in size and width, about 1-3 s each);
+        this step is traced with both dimensions unknown from the start. Over several
+        replicas it is Keras' own (which splits the batch between them).
+        """
+        if self.distribute_strategy.num_replicas_in_sync > 1 or not isinstance(batch, Mapping):
+            return self.predict_on_batch(batch)
+        step = self.__dict__.get("_tfft_predict")
+        if step is None:
+            spec = {name: tf.TensorSpec([None] * len(value.shape), value.dtype, name=name)
+                    for name, value in batch.items()}
+            step = tf.function(self.predict_step, input_signature=[spec])
+            object.__setattr__(self, "_tfft_predict", step)  # untracked: not part of checkpoints
+        return {name: np.asarray(value) for name, value in step(dict(batch)).items()}
+
 
 class Seq2SeqTaskModel(TaskModel):
     """A :class:`TaskModel` whose training and evaluation steps derive ``decoder_input_ids``
@@ -101,6 +121,28 @@ class Seq2SeqTaskModel(TaskModel):
         return super().test_step(self._with_decoder_inputs(data))
 
 
+def skip_autograph(hf_model: Any) -> None:
+    """Calls the Hugging Face layers as written when a graph is traced, without AutoGraph.
+
+    Their TF code is graph code already (static Python branches, ``tf`` ops for the rest),
+    yet AutoGraph rewrote the source of every layer's ``call`` on first trace: about half of
+    building MiniLM (3-5 s of 7-13 s on a loaded 2-core machine) and a share of every later
+    trace (train step, scoring, the export's signatures). The whole model is still traced
+    once per function, as before; only the source rewriting is skipped. Only families whose
+    code needs no AutoGraph (:attr:`tfft.models.families.Family.graph_code`). Idempotent.
+    """
+    family = family_of(hf_model)
+    if family is None or not family.graph_code:
+        return
+    for layer in [hf_model, *hf_model.submodules]:
+        call = getattr(layer, "call", None)
+        if (isinstance(layer, tf.keras.layers.Layer) and type(layer).__module__.startswith("transformers.")
+                and call is not None and not getattr(call, "_tfft_plain", False)):
+            plain = tf.autograph.experimental.do_not_convert(call)
+            plain._tfft_plain = True
+            layer.call = plain
+
+
 def wrap(hf_model: Any, input_names: Sequence[str], output_names: Sequence[str], *,
          info: Any, tokenizer: Any, head: Optional[Head] = None, model_class: type = TaskModel,
          forward: Optional[Callable[[dict[str, Any]], Mapping[str, tf.Tensor]]] = None) -> TaskModel:
@@ -121,6 +163,7 @@ def wrap(hf_model: Any, input_names: Sequence[str], output_names: Sequence[str],
     """
     fuse_gelus(hf_model)
     fuse_layer_norms(hf_model)
+    skip_autograph(hf_model)
     inputs = {name: tf.keras.Input(shape=(None,), dtype=tf.int32, name=name) for name in input_names}
     result = (forward or hf_model)(dict(inputs))
     if head is not None:

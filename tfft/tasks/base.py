@@ -166,7 +166,8 @@ class Task(abc.ABC):
         padded with ``PAD_OUTPUT`` to the widest batch, where a logit of -1e9 gets no
         probability mass and never wins an argmax. Seq2seq tasks generate instead.
         """
-        batches = [model.predict_on_batch(batch) for batch in dataset]
+        predict = getattr(model, "predict_batch", model.predict_on_batch)  # TaskModel: one trace for any shape
+        batches = [predict(batch) for batch in dataset]
         if not batches:
             return {name: np.zeros((0,), np.float32) for name in model.output_names}
         return {name: concat_padded([np.asarray(b[name]) for b in batches], PAD_OUTPUT) for name in batches[0]}
