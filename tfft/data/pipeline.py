@@ -9,7 +9,7 @@ default every batch of a bucket is padded to the bucket's longest feature: a run
 most buckets + 1 batch shapes, all in its first epoch. Each new shape costs the train
 step one to four steps' time (its fused kernels compile per shape). Padding each batch to
 its own longest feature gave 13-15 shapes an epoch of 2,000 tweet-like texts (batch 32)
-and 70 for 1,000 IMDB-like reviews (batch 8), about 20 of them new in every later epoch,
+and 70-80 for 1,000 IMDB-like reviews (batch 8), about 20 of them new in every later epoch,
 for 10% and 8% of tokens padding; bucket widths give 9 and 7 shapes, 11% and 10%.
 
 Sequence labels (seq2seq targets, stored as :class:`Ragged`) are padded per batch too,
