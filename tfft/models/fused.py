@@ -50,7 +50,7 @@ def fused_gelu(x: tf.Tensor) -> Any:
 
 @contextlib.contextmanager
 def step_trace(enabled: bool = True) -> Iterator[None]:
-    """Within this context (entered by Keras' train, test and predict steps), swapped
+    """Within this context (entered by Keras' train step; scoring runs the model's own ops), swapped
     activations and LayerNorms are fused (``enabled=False``: they are not)."""
     previous = getattr(_STATE, "active", False)
     _STATE.active = enabled
