@@ -200,6 +200,9 @@ COMMAND_TARGETS = {("hf_trainer", "_tweets"): round(1 / 0.9, 2), ("tf_loop", "_t
                    ("tf_loop", "_qa"): 1.25}
 
 
+BREAKDOWN = ("model_load", "scoring", "save", "curves", "checkpoints")
+
+
 def _phases(name: str, runs: list[dict]) -> list[Result]:
     """tfft's start-up and export against its pure training time, from the CLI runs of a profile."""
     train = Measure("tfft training", "s", [r["train_seconds"] for r in runs])
@@ -208,6 +211,11 @@ def _phases(name: str, runs: list[dict]) -> list[Result]:
     notes = {"non-training work": f"whole command less training: {_range(other, 's')}, {share:.0%} of training "
                                   "(target <= 40%)",
              "untrained baseline": _range([r["baseline"] for r in runs], "s")}
+    # the rest of the non-training work, where peer_tfft could time it (None: tfft moved that function)
+    parts = [f"{k.replace('_', ' ')} {_range([r[k] for r in runs], 's')}" for k in BREAKDOWN
+             if all(r.get(k) is not None for r in runs)]
+    if parts:
+        notes["breakdown"] = ", ".join(parts)
     return [Result(f"startup_vs_training{name}", Measure("tfft start-up", "s", [r["startup"] for r in runs]), train,
                    notes=dict(notes, what="process start to the first epoch (imports, data, model load and "
                                           "compile), less the untrained baseline, vs the epochs' pure training")),
