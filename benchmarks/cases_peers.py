@@ -46,11 +46,13 @@ def profiles(quick: bool) -> dict[str, dict[str, Any]]:
     """The two length profiles, IMDB-like reviews and short tweet-like texts, and the QA
     profile (questions, doc_stride 128 for 256-token windows), sizes by mode.
 
-    Full sizes are small because every run is a whole command and there are 16 of them
+    Full sizes are small because every run is a whole command and there are 20 of them
     (about 40 minutes on an idle 2-core machine).
 
     Tweets carry 2 sentiment words in ~20 (the reviews' 12 in ~230 would make them trivial).
-    QA trains at 1e-4 (MiniLM's new span head learns little in 2 epochs at 5e-5).
+    QA trains at 1e-4 (MiniLM's new span head learns little in 2 epochs at 5e-5). 600 train /
+    200 held-out questions took 793 s for one tfft command at load 7 (~830 windows): 300 / 100
+    keep the QA profile's four commands near a quarter of the group's time.
     """
     if quick:
         return {"": dict(median=24, signal=12, train=16, test=16, max_length=64, batch=8, epochs=1),
@@ -60,7 +62,7 @@ def profiles(quick: bool) -> dict[str, dict[str, Any]]:
     return {"": dict(median=wl.MEDIAN_TOKENS, signal=wl.SIGNAL_WORDS, train=32, test=64, max_length=512, batch=8,
                      epochs=2),
             "_tweets": dict(median=20, signal=2, train=480, test=240, max_length=64, batch=32, epochs=2),
-            "_qa": dict(task="squad", train=600, test=200, max_length=256, doc_stride=128, batch=16, epochs=2,
+            "_qa": dict(task="squad", train=300, test=100, max_length=256, doc_stride=128, batch=16, epochs=2,
                         learning_rate=1e-4)}
 
 
