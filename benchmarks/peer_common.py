@@ -16,7 +16,8 @@ PREFIX = "@@peer "
 
 def spec() -> dict[str, Any]:
     """The run's spec, given as JSON in ``argv[1]``: ``model_dir``, ``train_file``, ``test_file``,
-    ``max_length``, ``batch``, ``epochs``, ``learning_rate``, ``warmup_ratio``, ``weight_decay``, ``seed``."""
+    ``max_length``, ``batch``, ``epochs``, ``learning_rate``, ``warmup_ratio``, ``weight_decay``, ``seed``,
+    ``out``; QA specs add ``task`` (``squad``) and ``doc_stride``."""
     return json.loads(sys.argv[1])
 
 
@@ -27,9 +28,23 @@ def read_rows(path: str) -> tuple[list[str], list[int]]:
     return [r["text"] for r in rows], [int(r["label"]) for r in rows]
 
 
+def train_examples(s: dict[str, Any]) -> int:
+    """Training examples of a spec: rows of its train CSV, or questions of its SQuAD JSON (QA)."""
+    with open(s["train_file"], encoding="utf-8") as f:
+        if s.get("task", "classification") == "classification":
+            return sum(1 for _ in f) - 1
+        return sum(len(p["qas"]) for article in json.load(f)["data"] for p in article["paragraphs"])
+
+
+def score_name(s: dict[str, Any]) -> str:
+    """The held-out score a spec's runs report: ``accuracy``, or SQuAD ``f1`` (percent) for QA."""
+    return "accuracy" if s.get("task", "classification") == "classification" else "f1"
+
+
 def report(train_seconds: float, examples: int, accuracy: float, **extra: Any) -> None:
     """Prints the one line the benchmark reads: pure training seconds (all epochs), examples
-    trained on (all epochs) and held-out accuracy."""
+    trained on (all epochs) and the held-out score (:func:`score_name`; ``accuracy`` is its key
+    whatever the metric)."""
     print(PREFIX + json.dumps({"train_seconds": train_seconds, "examples": examples, "accuracy": accuracy, **extra}),
           flush=True)
 

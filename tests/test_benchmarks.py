@@ -22,9 +22,10 @@ GROUPS = {
     "modes": {"cached_features_speedup"} | {f"{m}_{c}_vs_full" for m in ("frozen", "adapter", "lora")
                                              for c in ("speedup", "train_memory")},
     "tune": {"tune_peak_rss_first_vs_last"},
-    "peers": {f"{m}_vs_{peer}{profile}" for m in ("train", "command") for peer in ("hf_trainer", "kerashub")
+    "peers": {f"{m}_vs_{peer}{profile}" for m in ("train", "command") for peer in ("hf_trainer", "kerashub", "tf_loop")
               for profile in ("", "_tweets")}
-             | {f"{phase}_vs_training{profile}" for phase in ("startup", "export") for profile in ("", "_tweets")},
+             | {"train_vs_tf_loop_qa", "command_vs_tf_loop_qa"}  # QA: tfft vs the plain loop only
+             | {f"{phase}_vs_training{profile}" for phase in ("startup", "export") for profile in ("", "_tweets", "_qa")},
 }
 
 
@@ -66,9 +67,15 @@ def test_quick_peers_without_their_venvs_are_skipped_with_the_reason_recorded(tm
                       env={"TFFT_BENCH_VENVS": str(empty)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads((tmp_path / "quick-latest.json").read_text())
-    phases = {n for n in GROUPS["peers"] if n.startswith(("startup_", "export_"))}
-    assert {c["name"] for c in data["cases"]} == phases and set(data["skipped"]) == GROUPS["peers"] - phases, data
-    assert all(str(empty) in reason and "absent" in reason for reason in data["skipped"].values())
+    # tfft's own phases and the plain TF loop (tfft's environment) still run
+    ran = {n for n in GROUPS["peers"]
+           if n.startswith(("startup_", "export_")) or n.endswith(("_tf_loop", "_tf_loop_tweets", "_tf_loop_qa"))}
+    not_qa = {f"{m}_vs_{peer}_qa" for m in ("train", "command") for peer in ("hf_trainer", "kerashub")}
+    assert {c["name"] for c in data["cases"]} == ran, data
+    assert set(data["skipped"]) == (GROUPS["peers"] - ran) | not_qa, data
+    absent = {n: r for n, r in data["skipped"].items() if n not in not_qa}
+    assert all(str(empty) in reason and "absent" in reason for reason in absent.values())
+    assert all(data["skipped"][n].startswith("not run for QA") for n in not_qa)
     assert "train_vs_hf_trainer: skipped (venv " in proc.stdout
     assert "skipped: venv" in (tmp_path / "quick-latest.md").read_text()
 
@@ -100,4 +107,4 @@ def test_peer_commands_run_without_tfft_s_keras_2_switch(monkeypatch):
 
     monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
     assert "TF_USE_LEGACY_KERAS" not in command_env("kerashub") and "TF_USE_LEGACY_KERAS" not in command_env("hf_trainer")
-    assert command_env("tfft")["TF_USE_LEGACY_KERAS"] == "1"
+    assert command_env("tfft")["TF_USE_LEGACY_KERAS"] == "1" and command_env("tf_loop")["TF_USE_LEGACY_KERAS"] == "1"
