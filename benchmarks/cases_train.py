@@ -1,5 +1,5 @@
-"""Cases on real training: tfft vs the usual pad-to-max pipeline, evaluation speed, the
-input pipeline's speed against training, and the first epoch against the second.
+"""Cases on real training: tfft vs the usual pad-to-max pipeline, evaluation speed, and the
+input pipeline's speed against training.
 
 The usual pipeline (the Hugging Face TF tutorials' recipe): tokenize every text padded to
 ``max_length``, pass the NumPy dict to ``fit``. Both sides train the same pretrained model
@@ -11,14 +11,13 @@ without tfft (:mod:`benchmarks.worker`).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Any
 
 import numpy as np
 
 from benchmarks import workloads as wl
-from benchmarks.harness import Measure, Result, fit_epoch, interleaved_epochs, timed
+from benchmarks.harness import Measure, Result, fit_epoch, interleaved_epochs
 from benchmarks.worker import Worker
 
 
@@ -35,8 +34,8 @@ def _workers(cfg: Any, sizes: wl.Sizes, n: int) -> dict[str, Worker]:
 
 
 def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
-    """``train_speedup_vs_pad_to_max``, ``eval_speedup``, ``cpu_allocator_speedup`` and the
-    :func:`first_epoch` cases; leaves tfft's training rate in ``shared``."""
+    """``train_speedup_vs_pad_to_max``, ``eval_speedup``, ``cpu_allocator_speedup``; leaves tfft's
+    training rate in ``shared``."""
     from transformers import AutoTokenizer
 
     import tfft
@@ -90,58 +89,4 @@ def run(sizes: wl.Sizes, root: str, shared: dict[str, Any]) -> list[Result]:
                        Measure("TF_CPU_ALLOCATOR_USE_BFC=false", "examples/s", rates["tfft, malloc"]),
                        notes={"what": "the same tfft training epochs with TensorFlow's pooling CPU allocator vs its "
                                       "default (malloc, in a process of its own)"})
-    return [speed, evaluation, allocator, *first_epoch(sizes, root)]
-
-
-def _padding(cfg: Any) -> tuple[float, int]:
-    """Padded share of the tokens of one training epoch, and its distinct batch shapes."""
-    import tfft
-
-    train_ds, _ = tfft.datasets(cfg)
-    shapes = [tuple(x["input_ids"].shape) for x, _ in train_ds.as_numpy_iterator()]
-    tokens = sum(int(x["attention_mask"].sum()) for x, _ in train_ds.as_numpy_iterator())
-    return 1 - tokens / sum(a * b for a, b in shapes), len(set(shapes))
-
-
-def first_epoch(sizes: wl.Sizes, root: str) -> list[Result]:
-    """``first_epoch_bucket_widths_vs_exact`` and ``first_vs_second_epoch``: tweet-like texts
-    trained 2 epochs by tfft's default (a padded width a length bucket) and by exact widths
-    (``--pad_to_multiple_of=1``: each batch to its longest), each in a fresh process, one
-    epoch of each in turn. Every new batch shape costs the train step a compile of its
-    fused kernels, so the first epoch pays once for every shape a run meets."""
-    from transformers import AutoTokenizer
-
-    model_dir = wl.model_dir(sizes, root)
-    n, held, length, batch = (64, 32, 32, 8) if sizes.quick else (640, 256, 64, 32)
-    words = wl.filler_words(AutoTokenizer.from_pretrained(model_dir))
-    data = wl.fresh_dir(os.path.join(root, "widths-data"))
-    train = wl.write_csv(f"{data}/train.csv", wl.reviews(n, words, 20, seed=5, signal=2))
-    heldout = wl.write_csv(f"{data}/heldout.csv", wl.reviews(held, words, 20, seed=6, signal=2))
-    shape = dataclasses.replace(sizes, max_length=length, batch=batch)
-    cfgs = {side: wl.config(root, model_dir, train, heldout, shape, epochs=2, pad_to_multiple_of=multiple,
-                            output_dir=os.path.join(root, f"widths-{multiple}"))
-            for side, multiple in (("bucket", None), ("exact", 1))}
-    workers = {side: Worker("tfft", cfg.to_dict(), {}) for side, cfg in cfgs.items()}
-    seconds: dict[str, list[float]] = {side: [] for side in workers}
-    try:
-        for epoch in range(2):
-            for side, worker in workers.items():
-                seconds[side].append(timed(lambda: worker.epoch(epoch)))
-        accuracy = {side: worker.accuracy() for side, worker in workers.items()}
-    finally:
-        for worker in workers.values():
-            worker.close()
-    padding = {side: _padding(cfg) for side, cfg in cfgs.items()}
-    notes = {side: f"epochs {seconds[side][0]:.1f} s then {seconds[side][1]:.1f} s, {padding[side][1]} batch shapes, "
-                   f"{padding[side][0]:.1%} of tokens padding, held-out accuracy {accuracy[side]:.3f}"
-             for side in workers}
-    notes["data"] = f"{n} tweet-like texts (median ~20 tokens, max_length {length}), batch {batch}, 8 length buckets"
-    widths = Result("first_epoch_bucket_widths_vs_exact",
-                    Measure("bucket widths (default)", "examples/s", [n / seconds["bucket"][0]]),
-                    Measure("exact widths", "examples/s", [n / seconds["exact"][0]]), notes=notes)
-    epochs = Result("first_vs_second_epoch", Measure("first epoch", "examples/s", [n / seconds["bucket"][0]]),
-                    Measure("second epoch", "examples/s", [n / seconds["bucket"][1]]),
-                    notes={"exact widths": "first-epoch over second-epoch examples/s "
-                                           f"{seconds['exact'][1] / seconds['exact'][0]:.2f}",
-                           "first epoch": "includes tracing the train step (once a process)"})
-    return [widths, epochs]
+    return [speed, evaluation, allocator]

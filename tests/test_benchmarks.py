@@ -11,8 +11,7 @@ from conftest import run_python
 # loaded machine (all groups in one process took 160 s idle and over 600 s loaded).
 GROUPS = {
     "train,pipeline": {"train_speedup_vs_pad_to_max", "eval_speedup", "cpu_allocator_speedup", "pipeline_vs_train",
-                       "tokenize_vs_hf", "huge_cell_memory", "first_epoch_bucket_widths_vs_exact",
-                       "first_vs_second_epoch"},
+                       "tokenize_vs_hf", "huge_cell_memory"},
     "compute": {"fused_ops_speedup", "xla_speedup", "bf16_speedup"},
     "tasks": {"qa_features_88k", "qa_features_vs_tokenizer", "generate_xla_vs_eager_tiny"},
     "serving": {"serving_text_vs_ids_b1", "serving_text_vs_ids_b32", "serving_text_vs_keras_b1",
@@ -49,8 +48,7 @@ def test_quick_benchmarks_write_every_case_with_finite_ratios(tmp_path, groups):
         assert any(n.startswith("train_flops_vs_matmul_seq") for n in names)
     for case in data["cases"]:
         # one fresh process measures peak memory
-        single_shot = (case["name"].startswith(("qa_features", "train_vs_", "command_vs_", "startup_", "export_",
-                                                 "first_"))  # a first epoch happens once a process
+        single_shot = (case["name"].startswith(("qa_features", "train_vs_", "command_vs_", "startup_", "export_"))
                        or case["name"].endswith("_memory_vs_full")  # peers: one whole command each in quick runs
                        or case["name"] in ("huge_cell_memory", "tune_peak_rss_first_vs_last"))
         assert case["ratio"] > 0 and case["ratio_of_medians"] > 0 and case["a"]["repeats"] >= (1 if single_shot else 2), case

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tfft.data.features import Features, Ragged
-from tfft.data.pipeline import batch_count, bucket_ids, make_dataset, plan_batches
+from tfft.data.pipeline import batch_count, bucket_boundaries, make_dataset, plan_batches
 
 
 def features_of(lengths, seed=0):
@@ -18,20 +18,15 @@ def features_of(lengths, seed=0):
 
 @settings(max_examples=25, deadline=None)
 @given(lengths=st.lists(st.integers(1, 40), min_size=1, max_size=60), batch=st.integers(1, 9),
-       buckets=st.integers(0, 5), shuffle=st.booleans(), bucket_width=st.booleans())
-def test_each_batch_is_padded_only_to_its_longest_example_or_its_bucket_s(lengths, batch, buckets, shuffle,
-                                                                         bucket_width):
+       buckets=st.integers(0, 5), shuffle=st.booleans())
+def test_each_batch_is_padded_only_to_its_longest_example(lengths, batch, buckets, shuffle):
     features, rows = features_of(lengths)
     ds = make_dataset(features, batch_size=batch, pad_values={"input_ids": 0}, shuffle=shuffle, seed=1,
-                      buckets=buckets, bucket_width=bucket_width)
-    bucket = bucket_ids(np.array(lengths), buckets, batch) if shuffle else np.zeros(len(lengths), int)
-    by_bucket = shuffle and buckets > 1 and bucket_width
+                      buckets=buckets)
     seen = []
     for inputs, labels in ds:
         ids, mask, idx = inputs["input_ids"].numpy(), inputs["attention_mask"].numpy(), labels.numpy()
-        assert len(set(bucket[idx])) == 1  # one bucket a batch
-        members = np.flatnonzero(bucket == bucket[idx[0]]) if by_bucket else idx
-        assert ids.shape[1] == max(lengths[i] for i in members)  # padded to the longest member, no more
+        assert ids.shape[1] == max(lengths[i] for i in idx)  # padded to the longest member, no more
         assert ids.shape[0] <= batch
         for row, m, i in zip(ids, mask, idx):
             n = lengths[i]
@@ -58,15 +53,10 @@ def test_shuffle_is_seeded_and_reshuffles_each_epoch():
     assert np.array_equal(first, again)
 
 
-def test_buckets_are_runs_of_sorted_lengths_in_whole_batches_but_the_last():
-    lengths = np.random.default_rng(0).permutation(np.arange(1, 101))
-    ids = bucket_ids(lengths, 4, batch_size=10)
-    assert np.bincount(ids).tolist() == [30, 30, 30, 10]  # 25 a bucket, rounded up to whole batches
-    assert [(lengths[ids == k].min(), lengths[ids == k].max()) for k in range(4)] == [(1, 30), (31, 60), (61, 90),
-                                                                                      (91, 100)]
-    assert batch_count(ids, 10) == 10
-    assert bucket_ids(lengths, 1, 10).tolist() == [0] * 100
-    assert bucket_ids(lengths, 8, 64).max() == 1  # fewer buckets than asked: 100 features are 2 batches of 64
+def test_bucket_boundaries_split_lengths_into_equal_counts():
+    assert bucket_boundaries(np.arange(1, 101), 4) == [26, 51, 76]
+    assert bucket_boundaries(np.arange(1, 101), 1) == []
+    assert batch_count(np.arange(1, 101), 10, [26, 51, 76]) == 12  # 25 per bucket -> 3 batches each
 
 
 def test_buckets_reduce_padding_on_a_long_tailed_length_mix():

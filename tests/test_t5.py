@@ -14,7 +14,7 @@ from tfft import api
 from conftest import reverse_rows, run_python, write_csv
 from tfft.data import features as feats
 from tfft.data.features import Features, Ragged
-from tfft.data.pipeline import LABEL_PAD, make_dataset
+from tfft.data.pipeline import LABEL_PAD, bucket_boundaries, make_dataset
 from tfft.data.prepare import prepare
 from tfft.errors import TfftError
 from tfft.metrics.generation import generation_metrics, rouge_l
@@ -47,8 +47,9 @@ def seq_features(input_lengths, label_lengths, seed=0):
        st.sampled_from([1, 8, 16]), st.integers(0, 4))
 def test_buckets_and_padded_widths_are_multiples_and_labels_pad_with_minus_100(pairs, multiple, buckets):
     features, inputs, labels = seq_features([a for a, _ in pairs], [b for _, b in pairs])
+    assert all((b - 1) % multiple == 0 for b in bucket_boundaries(features.lengths(), buckets, multiple))
     ds = make_dataset(features, batch_size=4, pad_values={"input_ids": 0}, shuffle=True, seed=0,
-                      buckets=buckets, pad_to_multiple_of=multiple, bucket_width=False)
+                      buckets=buckets, pad_to_multiple_of=multiple)
     rows = 0
     for x, y in ds.as_numpy_iterator():
         assert x["input_ids"].shape[1] % multiple == 0 and y.shape[1] % multiple == 0

@@ -83,9 +83,7 @@ class DataOptions:
                                     "trained model's, else the task's (capped at the model's limit).")
     max_train_samples: Optional[int] = opt(None, "Use only the first N training examples.")
     max_eval_samples: Optional[int] = opt(None, "Use only the first N validation/test examples.")
-    length_buckets: int = opt(8, "Group training batches into N length buckets (0: off) so short texts pad less. "
-                                 "A bucket's batches are padded to its longest text: at most N + 1 batch shapes "
-                                 "a run, all met in the first epoch.")
+    length_buckets: int = opt(8, "Group training batches into N length buckets (0: off) so short texts pad less.")
     cache_dir: Optional[str] = opt(None, "Token cache directory. Default $TFFT_CACHE or ~/.cache/tfft.")
     text: tuple[str, ...] = opt((), "Text to classify in --mode=predict (repeatable).", multi=True)
     predict_file: Optional[str] = opt(None, "File of texts to classify in --mode=predict.")
@@ -128,10 +126,9 @@ class TrainOptions:
     max_grad_norm: Optional[float] = opt(None, "Clip gradients to this global norm before each update (1.0 is "
                                                "usual; default off).")
     optimizer: str = opt("adamw", "adamw | adafactor (memory-light, the usual choice for T5).", choices=OPTIMIZERS)
-    pad_to_multiple_of: Optional[int] = opt(None, "Pad each batch to its own longest text rounded up to a "
-                                                  "multiple of N tokens (1: exact widths, more batch shapes). "
-                                                  "Default: the task's (8 for seq2seq), else one width per length "
-                                                  "bucket (rounded up to 32 with --jit_compile).")
+    pad_to_multiple_of: Optional[int] = opt(None, "Pad batches (and length-bucket limits) to a multiple of N "
+                                                  "tokens so XLA compiles few shapes. Default: the task's (8 for "
+                                                  "seq2seq, else 1).")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfft.data.features import Features
-from tfft.data.pipeline import batch_count, bucket_ids, make_dataset, plan_batches
+from tfft.data.pipeline import batch_count, bucket_boundaries, make_dataset, plan_batches
 
 if TYPE_CHECKING:
     from tfft.config import Config
@@ -43,9 +43,6 @@ class BatchPlan:
         buckets: Length buckets of the training batches (0: none).
         seed: The run's seed; each epoch's order is fixed by (seed, epoch).
         plan_eval: Evaluation batches may vary in size (False where each shape compiles).
-        bucket_width: Training batches are padded to their bucket's longest feature (rounded
-            to ``pad_multiple``): at most buckets + 1 shapes a run. False (an explicit
-            ``--pad_to_multiple_of``): each batch to its own longest, rounded.
     """
 
     train_batch: int
@@ -54,22 +51,19 @@ class BatchPlan:
     buckets: int = 0
     seed: int = 0
     plan_eval: bool = True
-    bucket_width: bool = True
 
     @classmethod
     def of(cls, cfg: "Config", replicas: int, plan_eval: bool = True) -> "BatchPlan":
         """The plan of ``cfg`` on ``replicas`` devices (per-replica batch sizes times replicas)."""
         return cls(train_batch=cfg.batch_size * replicas * cfg.gradient_accumulation_steps,
                    eval_batch=cfg.eval_batch_size * replicas, pad_multiple=pad_multiple(cfg),
-                   buckets=cfg.length_buckets, seed=cfg.seed, plan_eval=plan_eval and pad_multiple(cfg) == 1,
-                   bucket_width=cfg.pad_to_multiple_of is None)
+                   buckets=cfg.length_buckets, seed=cfg.seed, plan_eval=plan_eval and pad_multiple(cfg) == 1)
 
     def train(self, features: Features, pads: Mapping[str, int], *, seed: int,
               reshuffle: bool) -> tf.data.Dataset:
         """Shuffled, length-bucketed training batches of ``train_batch`` examples."""
         return make_dataset(features, batch_size=self.train_batch, pad_values=pads, shuffle=True, seed=seed,
-                            buckets=self.buckets, pad_to_multiple_of=self.pad_multiple, bucket_width=self.bucket_width,
-                            reshuffle=reshuffle)
+                            buckets=self.buckets, pad_to_multiple_of=self.pad_multiple, reshuffle=reshuffle)
 
     def epoch(self, features: Features, pads: Mapping[str, int], epoch: int, skip: int = 0) -> tf.data.Dataset:
         """The training batches of one epoch, in an order fixed by (seed, ``epoch``), less the
@@ -105,4 +99,5 @@ class BatchPlan:
     def steps(self, features: Features, epochs: int) -> int:
         """Optimizer steps of ``epochs`` over ``features``: batches per epoch (as bucketed) times epochs."""
         lengths = features.lengths()
-        return epochs * batch_count(bucket_ids(lengths, self.buckets, self.train_batch), self.train_batch)
+        return epochs * batch_count(lengths, self.train_batch,
+                                    bucket_boundaries(lengths, self.buckets, self.pad_multiple))

@@ -1,23 +1,15 @@
-"""tf.data pipelines that pad each batch only to what its members need.
+"""tf.data pipelines that pad each batch only to its longest member.
 
-Shuffled training batches are drawn from length buckets: with 8 buckets at the length
-octiles of an IMDB-like set (median ~230 tokens), a batch mixes reviews whose lengths
-differ by one octile at most instead of 60 vs 512 tokens, so most of a batch is text
-rather than padding. A bucket is a run of the features sorted by length, its count a
-multiple of the batch size (so only the last bucket ends with a partial batch), and by
-default every batch of a bucket is padded to the bucket's longest feature: a run sees at
-most buckets + 1 batch shapes, all in its first epoch. Each new shape costs the train
-step one to four steps' time (its fused kernels compile per shape). Padding each batch to
-its own longest feature gave 13-15 shapes an epoch of 2,000 tweet-like texts (batch 32)
-and 70-80 for 1,000 IMDB-like reviews (batch 8), about 20 of them new in every later epoch,
-for 10% and 8% of tokens padding; bucket widths give 9 and 7 shapes, 11% and 10%.
+Shuffled training batches can also be drawn from length buckets: with 8 buckets at the
+length octiles of an IMDB-like set (median ~230 tokens), a batch mixes reviews whose
+lengths differ by one octile at most instead of 60 vs 512 tokens, so most of a batch is
+text rather than padding.
 
 Sequence labels (seq2seq targets, stored as :class:`Ragged`) are padded per batch too,
 with ``label_pad`` (-100: the id every tfft and Hugging Face loss ignores). With
-``pad_to_multiple_of=m`` every batch is padded to its own longest feature rounded up to
-a multiple of m (inputs and labels): for m 8 and inputs up to 64 tokens a run sees at
-most 8 input widths, so an XLA-compiled step or generate compiles at most 8 times
-instead of once per length.
+``pad_to_multiple_of=m`` every padded width (inputs and labels) and every bucket limit is
+a multiple of m: for m 8 and inputs up to 64 tokens a run sees at most 8 input widths,
+so an XLA-compiled step or generate compiles at most 8 times instead of once per length.
 """
 
 from __future__ import annotations
@@ -40,34 +32,24 @@ def round_up(value: int, multiple: int) -> int:
     return -(-int(value) // multiple) * multiple
 
 
-def bucket_ids(lengths: np.ndarray, buckets: int, batch_size: int) -> np.ndarray:
-    """The length bucket of each feature: the features sorted by length (ties in order) cut
-    into ``buckets`` runs of equal count, each count rounded up to a multiple of ``batch_size``
-    (so every bucket but the last fills whole batches; fewer buckets when there are fewer
-    than ``buckets`` batches).
+def bucket_boundaries(lengths: np.ndarray, buckets: int, multiple: int = 1) -> list[int]:
+    """Upper length limits (exclusive) splitting ``lengths`` into ``buckets`` groups of equal count.
 
-    Example: lengths 1..100, 4 buckets, batch 10: buckets of 30, 30, 30 and 10 features.
+    With ``multiple`` > 1 each bucket's longest length (limit - 1) is rounded up to a
+    multiple of it, so a bucket's batches pad to at most that multiple.
+
+    Example: lengths 1..100 and 4 buckets give [26, 51, 76]; with multiple 8, [33, 57, 81].
     """
-    lengths = np.asarray(lengths)
     if buckets <= 1 or len(lengths) == 0:
-        return np.zeros(len(lengths), np.int64)
-    size = round_up(-(-len(lengths) // buckets), batch_size)
-    ids = np.empty(len(lengths), np.int64)
-    ids[np.argsort(lengths, kind="stable")] = np.arange(len(lengths)) // size
-    return ids
+        return []
+    qs = np.quantile(lengths, np.linspace(0, 1, buckets + 1)[1:-1], method="lower")
+    return sorted({round_up(int(q), multiple) + 1 for q in qs})
 
 
-def bucket_widths(lengths: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Each bucket's padded width: its longest feature (index: the bucket id)."""
-    widths = np.zeros(int(ids.max()) + 1 if len(ids) else 0, np.int64)
-    np.maximum.at(widths, ids, np.asarray(lengths, np.int64))
-    return widths
-
-
-def batch_count(ids: np.ndarray, batch_size: int) -> int:
-    """Number of batches ``group_by_window`` yields from buckets ``ids``: each bucket ends with
-    one partial batch, if its count is not a multiple of ``batch_size``."""
-    counts = np.bincount(np.asarray(ids, np.int64)) if len(ids) else np.zeros(0, np.int64)
+def batch_count(lengths: np.ndarray, batch_size: int, boundaries: list[int]) -> int:
+    """Number of batches ``group_by_window`` yields: each bucket ends with one partial batch."""
+    bucket_ids = np.searchsorted(np.asarray(boundaries), lengths, side="right") if boundaries else np.zeros(len(lengths))
+    counts = np.bincount(bucket_ids.astype(np.int64)) if len(lengths) else np.zeros(0, np.int64)
     return int(sum(-(-c // batch_size) for c in counts if c))
 
 
@@ -101,7 +83,7 @@ def plan_batches(lengths: np.ndarray, max_batch: int, step_cost: int) -> np.ndar
 
 def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str, int],
                  shuffle: bool = False, seed: Optional[int] = None, buckets: int = 0,
-                 with_labels: bool = True, pad_to_multiple_of: int = 1, bucket_width: bool = True,
+                 with_labels: bool = True, pad_to_multiple_of: int = 1,
                  label_pad: int = LABEL_PAD, reshuffle: bool = True,
                  batch_sizes: Optional[np.ndarray] = None) -> tf.data.Dataset:
     """Batches ``features`` into ``(inputs, labels)`` with per-batch padding and an attention mask.
@@ -112,11 +94,9 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
         pad_values: Pad id per input name (e.g. the tokenizer's pad id for ``input_ids``).
         shuffle: Reshuffle every epoch (seeded).
         seed: Shuffle seed.
-        buckets: Length buckets for shuffled batches (0 or 1: none; see :func:`bucket_ids`).
+        buckets: Length buckets for shuffled batches (0 or 1: none).
         with_labels: Yield ``(inputs, labels)``; else inputs only.
-        pad_to_multiple_of: Round every padded width up to a multiple of this.
-        bucket_width: Pad bucketed batches to their bucket's longest feature (a fixed width per
-            bucket, so few shapes); else each batch to its own longest feature.
+        pad_to_multiple_of: Round every padded width (and bucket limit) up to a multiple of this.
         label_pad: Fill value of padded positions of sequence labels.
         reshuffle: A new order on every pass; else every pass repeats the order ``seed`` gives.
         batch_sizes: Unshuffled only: consecutive batches of these sizes (e.g. from
@@ -131,42 +111,36 @@ def make_dataset(features: Features, *, batch_size: int, pad_values: Mapping[str
     if isinstance(labels, Ragged):
         labels = _ragged(labels)
     ds = tf.data.Dataset.from_tensor_slices((columns, labels) if labels is not None else (columns,))
-    ids = bucket_ids(lengths, buckets, batch_size) if shuffle else np.zeros(len(lengths), np.int64)
+    if shuffle:
+        ds = ds.shuffle(len(features), seed=seed, reshuffle_each_iteration=reshuffle)
+    boundaries = bucket_boundaries(lengths, buckets, pad_to_multiple_of) if shuffle else []
     planned = batch_sizes is not None and not shuffle
-
-    def pad(cols: Mapping[str, tf.RaggedTensor], *rest: tf.Tensor, width: Optional[tf.Tensor] = None) -> tuple:
-        padded = tuple(_pad_labels(r, label_pad, pad_to_multiple_of) for r in rest)
-        return _pad(cols, pad_values, pad_to_multiple_of, width) + padded
-
-    if shuffle and buckets > 1 and len(lengths):
-        widths = bucket_widths(lengths, ids)
-        table = tf.constant(-(-widths // pad_to_multiple_of) * pad_to_multiple_of, tf.int32)
-        ds = _bucketed(ds, ids, batch_size, seed, reshuffle).map(
-            lambda keys, element: pad(*element, width=tf.gather(table, keys[0]) if bucket_width else None),
-            num_parallel_calls=PARALLEL_CALLS)
+    if boundaries:
+        edges = tf.constant(boundaries, tf.int64)
+        first = next(iter(features.inputs))
+        ds = ds.group_by_window(
+            key_func=lambda cols, *rest: tf.searchsorted(edges, tf.size(cols[first], tf.int64)[None],
+                                                         side="right", out_type=tf.int64)[0],
+            reduce_func=lambda _key, window: window.ragged_batch(batch_size),
+            window_size=batch_size)
+    elif planned:
+        ds = _planned_batches(ds, np.asarray(batch_sizes, np.int64), len(features))
     else:
-        if shuffle:
-            ds = ds.shuffle(len(features), seed=seed, reshuffle_each_iteration=reshuffle)
-        batched = _planned_batches(ds, np.asarray(batch_sizes, np.int64), len(features)) if planned \
-            else ds.ragged_batch(batch_size)
-        ds = batched.map(pad, num_parallel_calls=PARALLEL_CALLS)
+        ds = ds.ragged_batch(batch_size)
+
+    def pad(cols: Mapping[str, tf.RaggedTensor], *rest: tf.Tensor) -> tuple:
+        padded = tuple(_pad_labels(r, label_pad, pad_to_multiple_of) for r in rest)
+        return _pad(cols, pad_values, pad_to_multiple_of) + padded
+
+    ds = ds.map(pad, num_parallel_calls=PARALLEL_CALLS)
     if labels is None:
         ds = ds.map(lambda cols: cols)
-    count = len(batch_sizes) if planned else batch_count(ids, batch_size)
+    count = len(batch_sizes) if planned else batch_count(lengths, batch_size, boundaries)
     ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     options = tf.data.Options()
     # multi-worker: every worker builds the same batches and keeps its share of each (no file sharding)
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return prefetched(ds.with_options(options))
-
-
-def _bucketed(ds: tf.data.Dataset, ids: np.ndarray, batch_size: int, seed: Optional[int],
-              reshuffle: bool) -> tf.data.Dataset:
-    """Shuffled ragged batches of ``batch_size`` from one bucket each, as ``(bucket ids, batch)``."""
-    keyed = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(ids), ds))
-    return keyed.shuffle(len(ids), seed=seed, reshuffle_each_iteration=reshuffle).group_by_window(
-        key_func=lambda key, _element: key, reduce_func=lambda _key, window: window.ragged_batch(batch_size),
-        window_size=batch_size)
 
 
 def prefetched(ds: tf.data.Dataset) -> tf.data.Dataset:
@@ -205,9 +179,9 @@ def _width(rt: tf.RaggedTensor, multiple: int) -> tf.Tensor:
 
 
 def _pad(columns: Mapping[str, tf.RaggedTensor], pad_values: Mapping[str, int],
-         multiple: int, width: Optional[tf.Tensor] = None) -> tuple[dict[str, tf.Tensor]]:
+         multiple: int) -> tuple[dict[str, tf.Tensor]]:
     first = next(iter(columns.values()))
-    width = _width(first, multiple) if width is None else width
+    width = _width(first, multiple)
     shape = tf.stack([first.nrows(), tf.cast(width, tf.int64)])
     out = {name: rt.to_tensor(default_value=pad_values.get(name, 0), shape=shape) for name, rt in columns.items()}
     out["attention_mask"] = tf.sequence_mask(first.row_lengths(), maxlen=width, dtype=tf.int32)

@@ -1,8 +1,7 @@
 """How many distinct batch shapes a run fed its compiled (XLA) train step.
 
 XLA compiles the train step once per distinct input shape, so this is the number of
-compilations; a padded width per length bucket (or widths rounded to ``--pad_to_multiple_of``)
-keeps it small.
+compilations; bucketing with widths rounded to ``--pad_to_multiple_of`` keeps it small.
 """
 
 from __future__ import annotations
