@@ -143,8 +143,6 @@ class ClassificationTask(Task):
         return head
 
     def serving_signatures(self, model: Any, info: TaskInfo) -> dict[str, Any]:
-        import tensorflow as tf
-
         return {"serve_ids": self.traced_head(model, info).get_concrete_function()}
 
     def traced_head(self, model: Any, info: TaskInfo) -> Any:
