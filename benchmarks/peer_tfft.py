@@ -92,7 +92,7 @@ def main() -> None:
     loop.EpochProgress = Timed
     sys.argv = ["tfft", *flags(s)]
     try:
-        cli.cli()
+        cli.cli(fast_exit=False)  # the report below comes first; then the process ends as the CLI's does
     except SystemExit as end:
         if end.code:
             raise
@@ -104,6 +104,7 @@ def main() -> None:
            epoch_seconds=clock.seconds, startup=startup, first_epoch_at=phases["first_epoch_at"],
            export=phases["export"], baseline=phases.get("baseline", 0.0),
            **{k: phases.get(k) for k in ("model_load", "scoring", "save", "curves", "checkpoints")})
+    cli.exit_now(0)
 
 
 if __name__ == "__main__":

@@ -241,3 +241,44 @@ def test_restored_state_continues_exactly_like_the_original(tiny_config):
     restored.train_on_batch(*batches[2])  # AdamW moments and the schedule's step came back too
     for a, b in zip(original.get_weights(), restored.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_a_background_checkpoint_holds_the_weights_of_its_save_once_settled(tiny_config):
+    import threading
+
+    from tfft import api
+    from tfft.training import checkpoints
+    from tfft.training.callbacks import EvaluateAndKeepBest
+
+    cfg = tiny_config(batch_size=8, max_train_samples=16)
+    model = api.build_model(cfg)
+    keeper = EvaluateAndKeepBest(None, "loss", restore_at_end=False)
+    keeper.set_model(model)
+    state = checkpoints.RunState(model, keeper, cfg)
+    assert state.options is not None  # one replica: the write goes to a background thread
+    variable = model.trainable_variables[0]
+    saved = variable.numpy().copy()
+    threads = threading.active_count()
+    path = state.save(0, 3)
+    variable.assign(saved + 1.0)  # training goes on while the write runs
+    checkpoints.settle()
+    assert threading.active_count() == threads  # the writer thread (and its host copy) is released
+    assert checkpoints.latest_checkpoint(cfg) == path
+    reader = tf.train.load_checkpoint(path)
+    keys = [k for k, _ in tf.train.list_variables(path) if k.startswith("model/") and "OPTIMIZER" not in k]
+    values = [reader.get_tensor(k) for k in keys]
+    assert any(v.shape == saved.shape and np.array_equal(v, saved) for v in values)
+    assert not any(v.shape == saved.shape and np.array_equal(v, saved + 1.0) for v in values)
+
+
+def test_exit_now_flushes_the_console_and_keeps_the_exit_code():
+    import subprocess
+    import sys
+
+    code = ("import sys; from tfft.main import exit_now; print('out', end=''); "
+            "print('err', end='', file=sys.stderr); exit_now({})")
+    for given, status in (("3", 3), ("None", 0), ("'error: bad flag'", 1)):
+        proc = subprocess.run([sys.executable, "-c", code.format(given)], capture_output=True, text=True)
+        assert proc.returncode == status and proc.stdout == "out", (given, proc.returncode, proc.stdout)
+        assert proc.stderr.startswith("err") and ("bad flag" in proc.stderr) == (status == 1), proc.stderr

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Sequence
 import tensorflow as tf
 
 from tfft.training.callbacks import EpochProgress
-from tfft.training.checkpoints import CheckpointCallback, RunState
+from tfft.training.checkpoints import CheckpointCallback, RunState, settle
 from tfft.training.signals import StopSignals
 
 
@@ -60,11 +60,15 @@ def fit(model: tf.keras.Model, cfg: Any, keeper: Any, epoch_data: Callable[[int,
               f"{f', batch {skip + 1}' if skip else ''}.")
     with StopSignals() as signals:
         saver = CheckpointCallback(state, cfg.save_steps, epoch_batches, signals)
-        while epoch < cfg.epochs and not keeper.out_of_patience:
-            saver.start_epoch(epoch, skip)
-            with EpochProgress(cfg.epochs, epoch_batches - skip, val_ds) as shown:
-                model.fit(epoch_data(epoch, skip), validation_data=val_ds, initial_epoch=epoch, epochs=epoch + 1,
-                          verbose=0, callbacks=[keeper, saver, *callbacks, shown])
-            epoch, skip = epoch + 1, 0
+        try:
+            while epoch < cfg.epochs and not keeper.out_of_patience:
+                saver.start_epoch(epoch, skip)
+                with EpochProgress(cfg.epochs, epoch_batches - skip, val_ds) as shown:
+                    model.fit(epoch_data(epoch, skip), validation_data=val_ds, initial_epoch=epoch,
+                              epochs=epoch + 1, verbose=0, callbacks=[keeper, saver, *callbacks, shown])
+                epoch, skip = epoch + 1, 0
+        except BaseException:
+            settle()  # a stopped run leaves its last checkpoint whole for the rerun
+            raise
     keeper.restore_best()
     return {"history": state.history, "steps": state.step, "resumed_from": resumed_from}
