@@ -93,3 +93,19 @@ def test_train_step_gradients_equal_the_unfused_model_s(tiny_config):
     for ours, reference in zip(gradients(True), gradients(False)):
         ours, reference = tf.convert_to_tensor(ours).numpy(), tf.convert_to_tensor(reference).numpy()
         np.testing.assert_allclose(ours, reference, atol=1e-6 + 1e-4 * np.abs(reference).max())
+
+
+def test_the_fused_kernels_are_used_only_where_a_run_repays_their_compiles(tiny_config):
+    from tfft.training.batches import batch_plan, train_steps
+
+    assert fused.earns_its_compiles(10 * 15, 15) and not fused.earns_its_compiles(10 * 15 - 1, 15)
+    short = tiny_config(epochs=1)
+    plan = batch_plan(short)
+    train = tfft.api.prepare(short).features["train"]
+    widths = plan.widths(train)
+    assert 1 <= widths <= min(plan.steps(train, 1), len(np.unique(train.lengths())))
+    assert not fused.earns_its_compiles(train_steps(short), widths)
+    assert tfft.build_model(short).fused_ops is False  # one epoch: a width's compile would not be repaid
+    epochs = -(-fused.STEPS_PER_WIDTH * widths // plan.steps(train, 1))
+    assert tfft.build_model(tiny_config(epochs=epochs)).fused_ops is True
+    assert tfft.build_model(tiny_config(epochs=epochs, fused_ops=False)).fused_ops is False

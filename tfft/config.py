@@ -117,8 +117,9 @@ class TrainOptions:
     mixed_precision: str = opt("none", "none | bf16 | fp16 (float16 with dynamic loss scaling).", choices=PRECISIONS)
     jit_compile: bool = opt(False, "Compile the train step with XLA (the run reports how many batch shapes it "
                                    "compiled).")
-    fused_ops: bool = opt(True, "Fused kernels in Keras steps: GELU and LayerNorm as one XLA kernel each way "
-                                "(float32 layers of 256+ features), AdamW's update as one kernel per weight. "
+    fused_ops: bool = opt(True, "Fused kernels in Keras steps: AdamW's update as one kernel per weight; GELU and "
+                                "LayerNorm as one XLA kernel each way (float32 layers of 256+ features) when the "
+                                "run trains 10+ steps per padded batch width (each width compiles them). "
                                 "False: the model's own ops (same values within 1e-5).")
     gradient_accumulation_steps: int = opt(1, "Split each step's batch into N micro-batches run one after another "
                                               "and apply their summed gradients once: the update of an N times "

@@ -53,7 +53,7 @@ def train(cfg: Config, *, callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     has_val = "validation" in prepared.features
     plan = batch_plan(cfg)  # the run's one plan: the schedule's steps, every epoch and every scoring pass
     val_ds = eval_dataset(cfg, prepared, prepared.features["validation"], plan=plan) if has_val else None
-    model = build_model(cfg, total_steps=plan.steps(prepared.features["train"], cfg.epochs))  # spans the run
+    model = build_model(cfg, total_steps=plan.steps(prepared.features["train"], cfg.epochs), plan=plan)  # the run
     console.model_summary(model, cfg, plan.train_batch // cfg.gradient_accumulation_steps)  # one micro-batch
     results: dict[str, Any] = {"task": cfg.task, "model": cfg.model}
     if "test" in prepared.features and "train" in prepared.features:

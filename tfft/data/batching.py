@@ -96,6 +96,13 @@ class BatchPlan:
             return None
         return plan_batches(lengths, self.eval_batch, step_cost=int(lengths.max()))
 
+    def widths(self, features: Features) -> int:
+        """About how many padded widths an epoch's training batches take: at most one per
+        batch and one per distinct (rounded) length."""
+        lengths = features.lengths()
+        rounded = -(-lengths // max(self.pad_multiple, 1)) * max(self.pad_multiple, 1)
+        return min(self.steps(features, 1), len(np.unique(rounded)))
+
     def steps(self, features: Features, epochs: int) -> int:
         """Optimizer steps of ``epochs`` over ``features``: batches per epoch (as bucketed) times epochs."""
         lengths = features.lengths()

@@ -8,11 +8,12 @@ from typing import Any, Optional
 
 import tensorflow as tf
 
+from tfft.data.batching import BatchPlan
 from tfft.data.prepare import load_model_context, prepare
-from tfft.models import modes
+from tfft.models import fused, modes
 from tfft.progress import Progress
 from tfft.tasks import TaskInfo
-from tfft.training.batches import train_steps
+from tfft.training.batches import batch_plan, train_steps
 from tfft.training.optimizer import make_optimizer
 from tfft.training.strategy import set_precision, strategy_for
 
@@ -27,7 +28,16 @@ def model_info(cfg: Any) -> tuple[Any, str, Any, TaskInfo]:
     return task, model_dir, tokenizer, task.update_info(cfg, dataclasses.replace(info, max_length=max_length))
 
 
-def build_model(cfg: Any, total_steps: Optional[int] = None) -> tf.keras.Model:
+def _fusion_pays(cfg: Any, steps: int, plan: Optional[BatchPlan]) -> bool:
+    """Whether a training run's steps repay the fused GELU / LayerNorm kernels' compile per
+    batch width (:func:`tfft.models.fused.earns_its_compiles`); outside training, yes."""
+    if cfg.mode != "train":
+        return True
+    train = prepare(cfg).features.get("train")  # memoised: the data the run trains on
+    return train is None or fused.earns_its_compiles(steps, (plan or batch_plan(cfg)).widths(train))
+
+
+def build_model(cfg: Any, total_steps: Optional[int] = None, plan: Optional[BatchPlan] = None) -> tf.keras.Model:
     """The task's Keras model, created and compiled under the run's strategy.
 
     Args:
@@ -36,6 +46,8 @@ def build_model(cfg: Any, total_steps: Optional[int] = None) -> tf.keras.Model:
         total_steps: Optimizer steps the learning-rate schedule spans. Default: in train mode
             the run's (:func:`tfft.training.batches.train_steps`, which prepares the training
             data once; it is memoised), else 1.
+        plan: The run's batch plan (default: ``cfg``'s), whose padded widths decide whether
+            the fused kernels repay their compiles.
     """
     task, model_dir, _, info = model_info(cfg)
     steps = total_steps or (train_steps(cfg) if cfg.mode == "train" else 1)
@@ -46,7 +58,7 @@ def build_model(cfg: Any, total_steps: Optional[int] = None) -> tf.keras.Model:
         optimizer = make_optimizer(cfg.learning_rate, cfg.weight_decay, steps, cfg.warmup_ratio, cfg.optimizer,
                                    max_grad_norm=cfg.max_grad_norm, fused=cfg.fused_ops)
         model.accumulation_steps = cfg.gradient_accumulation_steps
-        model.fused_ops = cfg.fused_ops
+        model.fused_ops = cfg.fused_ops and _fusion_pays(cfg, steps, plan)
         model.compile(optimizer=optimizer,
                       loss={name: task.loss(cfg, info) for name in model.output_names}
                       if len(model.output_names) > 1 else task.loss(cfg, info),
