@@ -96,12 +96,13 @@ def test_train_step_gradients_equal_the_unfused_model_s(tiny_config):
 
 
 def test_the_fused_kernels_are_used_only_where_a_run_repays_their_compiles(tiny_config):
+    from tfft import api
     from tfft.training.batches import batch_plan, train_steps
 
     assert fused.earns_its_compiles(10 * 15, 15) and not fused.earns_its_compiles(10 * 15 - 1, 15)
     short = tiny_config(epochs=1)
     plan = batch_plan(short)
-    train = tfft.api.prepare(short).features["train"]
+    train = api.prepare(short).features["train"]
     widths = plan.widths(train)
     assert 1 <= widths <= min(plan.steps(train, 1), len(np.unique(train.lengths())))
     assert not fused.earns_its_compiles(train_steps(short), widths)

@@ -282,3 +282,21 @@ def test_exit_now_flushes_the_console_and_keeps_the_exit_code():
         proc = subprocess.run([sys.executable, "-c", code.format(given)], capture_output=True, text=True)
         assert proc.returncode == status and proc.stdout == "out", (given, proc.returncode, proc.stdout)
         assert proc.stderr.startswith("err") and ("bad flag" in proc.stderr) == (status == 1), proc.stderr
+
+
+@pytest.mark.slow
+def test_a_run_that_fails_after_training_leaves_its_last_checkpoint_whole(tiny_config, monkeypatch):
+    import tfft
+    from tfft.serving import saved_model
+    from tfft.training import checkpoints
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(saved_model, "export_run", broken)
+    cfg = tiny_config(epochs=1, max_train_samples=32, score_untrained="false", tensorboard=False)
+    with pytest.raises(OSError, match="disk full"):
+        tfft.run(cfg)
+    assert checkpoints._IN_FLIGHT == []  # tfft.run waited for the background write before raising
+    latest = checkpoints.latest_checkpoint(cfg)
+    assert latest is not None and tf.train.load_checkpoint(latest).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE") == 1

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from tfft import rundir, runner
 from tfft.config import Config
+from tfft.training import checkpoints
 from tfft.training.strategy import is_chief, strategy_for
 
 
@@ -42,6 +43,14 @@ def run(cfg: Config) -> dict[str, Any]:
     In a multi-worker run every worker trains, but only the chief writes where the config
     says; the other workers write to a temporary directory that is removed afterwards.
     """
+    try:
+        return _run(cfg)
+    finally:  # a run that stopped after training leaves its last checkpoint written whole
+        checkpoints.settle()
+
+
+def _run(cfg: Config) -> dict[str, Any]:
+    """The body of :func:`run`."""
     done = None if cfg.overwrite_output_dir else rundir.finished(cfg)  # on a shared disk every worker stops
     if done is not None:
         return runner.already_complete(cfg, done)

@@ -56,14 +56,12 @@ def cli(fast_exit: bool = True) -> None:
         installed = os.path.basename(sys.argv[0]) == "tfft"  # the console script, not python -m tfft.main
         print(tfft_flags.usage("tfft") if installed else tfft_flags.usage())
         return
-    if not fast_exit:
-        app.run(main)
-        return
     try:
-        app.run(main)
+        app.run(main)  # ends in SystemExit
     except SystemExit as end:
+        if not fast_exit:
+            raise
         exit_now(end.code)
-    exit_now(0)
 
 
 def exit_now(code: object = 0) -> None:
@@ -71,14 +69,12 @@ def exit_now(code: object = 0) -> None:
     stderr) after flushing the console and logging, without Python's interpreter teardown.
 
     Everything tfft writes (results, model, export, checkpoints, TensorBoard events) is closed
-    before the run returns, so nothing is left to finalise; the teardown would only free
-    TensorFlow's graphs and threads, which the operating system does at once.
+    before the run returns or raises (:func:`tfft.dispatch.run` waits for background checkpoint
+    writes), so nothing is left to finalise; the teardown would only free TensorFlow's graphs
+    and threads, which the operating system does at once.
     """
     import logging
 
-    checkpoints = sys.modules.get("tfft.training.checkpoints")
-    if checkpoints is not None:  # a run that failed after training: its last checkpoint is written whole
-        checkpoints.settle()
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1

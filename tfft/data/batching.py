@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfft.data.features import Features
-from tfft.data.pipeline import batch_count, bucket_boundaries, make_dataset, plan_batches
+from tfft.data.pipeline import batch_count, bucket_boundaries, make_dataset, plan_batches, round_up
 
 if TYPE_CHECKING:
     from tfft.config import Config
@@ -99,9 +99,8 @@ class BatchPlan:
     def widths(self, features: Features) -> int:
         """About how many padded widths an epoch's training batches take: at most one per
         batch and one per distinct (rounded) length."""
-        lengths = features.lengths()
-        rounded = -(-lengths // max(self.pad_multiple, 1)) * max(self.pad_multiple, 1)
-        return min(self.steps(features, 1), len(np.unique(rounded)))
+        rounded = {round_up(n, self.pad_multiple) for n in np.unique(features.lengths())}
+        return min(self.steps(features, 1), len(rounded))
 
     def steps(self, features: Features, epochs: int) -> int:
         """Optimizer steps of ``epochs`` over ``features``: batches per epoch (as bucketed) times epochs."""

@@ -15,8 +15,8 @@ On one replica the writes are asynchronous: a save copies the variables (a fract
 second) and a background thread writes them (~1 s for MiniLM with AdamW's slots) while
 training, scoring and the export go on. The ``checkpoint`` file names a checkpoint only once
 its write is complete; :func:`settle` waits for the writes in flight, and every path that
-reads, reports or deletes checkpoints (the end of a run, an interrupt, a NaN stop, the CLI's
-exit) calls it first.
+reads, reports or deletes checkpoints (the end of a run, an interrupt, a NaN stop, any error
+out of :func:`tfft.dispatch.run`) calls it first.
 """
 
 from __future__ import annotations
